@@ -1,0 +1,222 @@
+"""Measure buyer lookup latency on a generated registry.
+
+Run from the repository root:
+
+    .venv/bin/python bench/lookup.py [--database-url URL] [--buyers 100000]
+
+It generates buyers deterministically (fixed seed), bulk-loads them with their
+`search_terms` rows, then times `search_buyers` over a fixed query set and, on the same
+connection, the baseline query RAW_QUERY below. The last line of output is
+`median_ms=… p95_ms=… raw_median_ms=… ratio=…`, where ratio is median_ms / raw_median_ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from sqlalchemy import insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from storage.db import create_engine, create_sessionmaker  # noqa: E402
+from storage.models import Base, Buyer, Community, SearchTerm  # noqa: E402
+from storage.normalize import BUYER_TYPES, load_commodities, load_states, name_key  # noqa: E402
+from storage.search import buyer_term_rows, search_buyers  # noqa: E402
+
+SEED = 20250601
+COMMUNITY_ID = 1
+
+QUERIES = [
+    "onion",
+    "kanda pune",
+    "tumeric",
+    "मिर्च",
+    "pomegranite MH",
+    "exporter mango",
+    "aloo bihar",
+    "turmeric MH",
+    "maharastra soybean",
+    "nashik grapes exporter",
+]
+
+# Baseline: ids of buyers that list onion as a commodity, read straight from the
+# ix_search_terms_lookup index with no ranking, counting or join.
+RAW_QUERY = text(
+    "SELECT entity_id FROM search_terms "
+    "WHERE community_id = :community_id AND kind = 'buyer' AND term = 'onion' "
+    "AND field = 'commodity' LIMIT 5"
+)
+
+CITIES = {
+    "Nashik": "Maharashtra", "Pune": "Maharashtra", "Nagpur": "Maharashtra",
+    "Ratnagiri": "Maharashtra", "Aurangabad": "Maharashtra", "Indore": "Madhya Pradesh",
+    "Bhopal": "Madhya Pradesh", "Ujjain": "Madhya Pradesh", "Patna": "Bihar",
+    "Muzaffarpur": "Bihar", "Lucknow": "Uttar Pradesh", "Agra": "Uttar Pradesh",
+    "Varanasi": "Uttar Pradesh", "Jaipur": "Rajasthan", "Jodhpur": "Rajasthan",
+    "Ahmedabad": "Gujarat", "Surat": "Gujarat", "Rajkot": "Gujarat",
+    "Bengaluru": "Karnataka", "Kolar": "Karnataka", "Hubballi": "Karnataka",
+    "Mysuru": "Karnataka", "Hyderabad": "Telangana", "Warangal": "Telangana",
+    "Guntur": "Andhra Pradesh", "Vijayawada": "Andhra Pradesh", "Chennai": "Tamil Nadu",
+    "Coimbatore": "Tamil Nadu", "Madurai": "Tamil Nadu", "Kolkata": "West Bengal",
+    "Siliguri": "West Bengal", "Bhubaneswar": "Odisha", "Koraput": "Odisha",
+    "Ranchi": "Jharkhand", "New Delhi": "Delhi", "Ludhiana": "Punjab",
+    "Karnal": "Haryana", "Guwahati": "Assam", "Kochi": "Kerala", "Raipur": "Chhattisgarh",
+}
+NAME_PREFIXES = (
+    "Harit Kesar Ojas Tapti Megh Urja Jivan Prakriti Devika Aranya Chandan Ekta Narmada "
+    "Sarthi Kaveri Godavari Indus Lakshya Baliraja Dhruva Gauri Amrit Rasa Vasudha "
+    "Annapurna Krishi Sahyadri Satpura Ganga Yamuna Shivneri Bhoomi Kisan Sona Hari "
+    "Nandi Vanya Pragati Samruddhi Unnati"
+).split()
+NAME_CORES = (
+    "Agro Foods Fresh Naturals Organics Agritech Global Farm Harvest Greens Spices "
+    "Produce Valley Trade Supply Retail Exports Overseas Ventures"
+).split()
+NAME_FORMS = ("Processors", "Exports", "Traders", "Industries", "Supermarkets", "Online",
+              "Commission Agents", "Hospitality Supplies", "Connect", "Wholesale")
+LEGAL_FORMS = ("Pvt Ltd", "LLP", "Ltd", "", "Co")
+PEOPLE = ("Sunita Patil", "Ravi Kulkarni", "Geeta Sharma", "Deepak Yadav", "Rekha Verma",
+          "Anil Reddy", "Meena Iyer", "Kiran Gowda", "Ajay Das", "Farida Khan")
+QUALITY = (
+    "Graded and packed to retailer specification",
+    "Consistent grade, moisture and size; FSSAI-compliant handling",
+    "Export grade with residue testing and traceability",
+    "Bulk supply at contracted quality, tender compliance",
+    "Fair average quality, sorted and bagged",
+)
+
+
+def generate_buyers(count: int) -> list[dict]:
+    """Generate `count` buyers with unique names, the same ones for the same count."""
+    rng = random.Random(SEED)
+    commodities = load_commodities().names
+    states = load_states().names
+    cities = sorted(CITIES)
+    types = [t for t in BUYER_TYPES if t != "other"]
+    buyers: list[dict] = []
+    used_keys: set[str] = set()
+    for number in range(1, count + 1):
+        parts = [rng.choice(NAME_PREFIXES), rng.choice(NAME_CORES), rng.choice(NAME_FORMS),
+                 rng.choice(LEGAL_FORMS)]
+        name = " ".join(part for part in parts if part)
+        city = rng.choice(cities)
+        if name_key(name) in used_keys:
+            name = f"{name} {city}"
+        if name_key(name) in used_keys:
+            name = f"{name} {number}"
+        used_keys.add(name_key(name))
+        buyers.append({
+            "id": number,
+            "community_id": COMMUNITY_ID,
+            "name": name,
+            "name_key": name_key(name),
+            "buyer_type": rng.choice(types),
+            "commodities": rng.sample(commodities, rng.randint(1, 3)),
+            "city": city,
+            "state": CITIES[city],
+            "regions_sourced": rng.sample(states, rng.randint(0, 3)),
+            "volume": f"{rng.choice((5, 10, 20, 50, 100))} tonnes/month",
+            "quality": rng.choice(QUALITY),
+            "payment_terms": f"Net {rng.choice((7, 15, 21, 30, 45))} days",
+            "contact_person": rng.choice(PEOPLE),
+            "phone": f"+91{rng.randint(6_000_000_000, 9_999_999_999)}",
+            "email": None,
+            "verified_by": None,
+            "verified_on": None,
+            "notes": None,
+        })
+    return buyers
+
+
+async def load(engine, buyers: list[dict]) -> int:
+    """Create the tables and bulk-insert the buyers and their search terms."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(Base.metadata.create_all)
+        await connection.execute(
+            insert(Community), [{"id": COMMUNITY_ID, "name": "Bench", "slug": "bench"}]
+        )
+    term_count = 0
+    batch = 5000
+    for start in range(0, len(buyers), batch):
+        chunk = buyers[start : start + batch]
+        terms = [row for buyer in chunk for row in buyer_term_rows(SimpleNamespace(**buyer))]
+        term_count += len(terms)
+        async with engine.begin() as connection:
+            await connection.execute(insert(Buyer), chunk)
+            await connection.execute(insert(SearchTerm), terms)
+    async with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            await connection.execute(text("ANALYZE"))
+        else:
+            await connection.execute(text("ANALYZE search_terms"))
+            await connection.execute(text("ANALYZE buyers"))
+    return term_count
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def measure(engine, rounds: int) -> tuple[list[float], list[float], dict[str, int]]:
+    sessionmaker = create_sessionmaker(engine)
+    search_ms: list[float] = []
+    raw_ms: list[float] = []
+    totals: dict[str, int] = {}
+    async with sessionmaker() as session:
+        # Warm-up: loads the typo vocabulary (cached until the registry changes).
+        for query in QUERIES:
+            totals[query] = (await search_buyers(session, COMMUNITY_ID, query)).total
+        await session.execute(RAW_QUERY, {"community_id": COMMUNITY_ID})
+        for _round in range(rounds):
+            for query in QUERIES:
+                started = time.perf_counter()
+                await search_buyers(session, COMMUNITY_ID, query)
+                search_ms.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                (await session.execute(RAW_QUERY, {"community_id": COMMUNITY_ID})).all()
+                raw_ms.append((time.perf_counter() - started) * 1000)
+    return search_ms, raw_ms, totals
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="database to fill (its tables are dropped); "
+                        "default: a new SQLite file in a temporary directory")
+    parser.add_argument("--buyers", type=int, default=100_000, help="number of buyers")
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="times each query is timed")
+    args = parser.parse_args()
+
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/lookup.db"
+    engine = create_engine(url)
+    started = time.perf_counter()
+    buyers = generate_buyers(args.buyers)
+    term_count = await load(engine, buyers)
+    print(f"database: {engine.dialect.name}; loaded {len(buyers)} buyers and "
+          f"{term_count} search terms in {time.perf_counter() - started:.1f} s")
+
+    search_ms, raw_ms, totals = await measure(engine, args.rounds)
+    await engine.dispose()
+    per_query = len(QUERIES)
+    for index, query in enumerate(QUERIES):
+        samples = search_ms[index::per_query]
+        print(f"  {query!r}: {totals[query]} results, median "
+              f"{statistics.median(samples):.2f} ms")
+    median = statistics.median(search_ms)
+    raw_median = statistics.median(raw_ms)
+    print(f"median_ms={median:.2f} p95_ms={percentile(search_ms, 0.95):.2f} "
+          f"raw_median_ms={raw_median:.2f} ratio={median / raw_median:.1f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Telegram assistant for Communities of Practice of Business Support Organisations."""

@@ -1,0 +1,106 @@
+"""Application factory: builds the engine, texts, Dispatcher and Bot from Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.commands import set_command_menus
+from bot.config import Settings
+from bot.fsm import SqlStorage
+from bot.middlewares import DbSessionMiddleware, PersonMiddleware
+from bot.texts import Texts
+from handlers import get_routers
+from storage import people
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_to_head
+from storage.normalize import load_commodities
+
+log = logging.getLogger(__name__)
+
+ErrorListener = Callable[[BaseException], None]
+
+
+@dataclass
+class Application:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    texts: Texts
+    dispatcher: Dispatcher
+    # Called with every exception a handler raised; the sandbox uses this to fail a script.
+    error_listeners: list[ErrorListener] = field(default_factory=list)
+
+    def create_bot(self) -> Bot:
+        if self.settings.bot_token is None:
+            raise RuntimeError("BOT_TOKEN is not set")
+        session = AiohttpSession(api=TelegramAPIServer.from_base(self.settings.bot_api_url))
+        return Bot(
+            token=self.settings.bot_token.get_secret_value(),
+            session=session,
+            default=DefaultBotProperties(
+                parse_mode=ParseMode.HTML, link_preview_is_disabled=True
+            ),
+        )
+
+    async def prepare_database(self) -> None:
+        """Migrate the schema and create the first community from configuration."""
+        await upgrade_to_head(self.engine)
+        async with self.sessionmaker.begin() as session:
+            await people.ensure_community(
+                session, name=self.settings.community_name, timezone=self.settings.timezone
+            )
+
+    async def on_startup(self, bot: Bot) -> None:
+        me = await bot.get_me()
+        log.info("bot @%s (id %s) started", me.username, me.id)
+        await set_command_menus(bot, self.texts, self.settings.facilitator_ids)
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.engine.dispose()
+
+
+def create_storage(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return SqlStorage(sessionmaker)
+
+
+def create_application(settings: Settings) -> Application:
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    texts = Texts(default_locale=settings.default_locale)
+
+    dispatcher = Dispatcher(storage=create_storage(settings, sessionmaker))
+    dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dispatcher.update.outer_middleware(PersonMiddleware(settings, texts))
+    dispatcher.include_routers(*get_routers())
+
+    app = Application(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        texts=texts,
+        dispatcher=dispatcher,
+    )
+    dispatcher.workflow_data.update(
+        app=app,
+        settings=settings,
+        texts=texts,
+        sessionmaker=sessionmaker,
+        commodities=load_commodities(),
+    )
+    dispatcher.startup.register(app.on_startup)
+    return app

@@ -1,0 +1,84 @@
+"""Outer middlewares: a database session per update, and who is speaking, where, in which language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.texts import Texts
+from storage import people
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """Open one session per update; handlers commit what they change."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.sessionmaker() as session:
+            data["session"] = session
+            return await handler(event, data)
+
+
+class PersonMiddleware(BaseMiddleware):
+    """Resolve the community, the person and their locale, and whether they facilitate.
+
+    Handlers receive `community`, `person` (None for updates without a user),
+    `is_facilitator` and `t`, the texts bound to the person's locale.
+    """
+
+    def __init__(self, settings: Settings, texts: Texts) -> None:
+        self.settings = settings
+        self.texts = texts
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        session: AsyncSession = data["session"]
+        user: User | None = data.get("event_from_user")
+        chat = data.get("event_chat")
+
+        community = None
+        if chat is not None and chat.type in ("group", "supergroup"):
+            group = await people.get_group(session, chat.id)
+            if group is not None:
+                community = await people.get_community(session, group.community_id)
+        if community is None:
+            community = await people.ensure_community(
+                session, name=self.settings.community_name, timezone=self.settings.timezone
+            )
+
+        person = None
+        if user is not None and not user.is_bot:
+            person = await people.touch_person(
+                session,
+                community_id=community.id,
+                telegram_id=user.id,
+                telegram_name=user.full_name,
+                username=user.username,
+                in_private_chat=chat is not None and chat.type == "private",
+            )
+            await session.commit()
+
+        locale = person.locale if person and person.locale else None
+        if locale is None and user is not None and (user.language_code or "").startswith("hi"):
+            locale = "hi"
+
+        data["community"] = community
+        data["person"] = person
+        data["is_facilitator"] = user is not None and user.id in self.settings.facilitator_ids
+        data["t"] = self.texts.bind(locale)
+        return await handler(event, data)
+
+
+def update_ids(event: TelegramObject) -> str:
+    """Describe an update by its ids for log lines; never includes message text."""
+    if isinstance(event, Update):
+        return f"update={event.update_id}"
+    return type(event).__name__

@@ -1,0 +1,41 @@
+"""Typed callback data of every inline button. Prefixes carry a version digit so that
+buttons on old messages fail to parse, rather than mean something else, after a change."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class RegistrationStep(CallbackData, prefix="rg1"):
+    # consent, bso, bso_new, skip, language, edit, confirm, cancel
+    action: str
+    value: str = ""
+
+
+class Decision(CallbackData, prefix="dc1"):
+    # approve or reject
+    action: str
+    person_id: int
+
+
+class GroupKind(CallbackData, prefix="gk1"):
+    # cop, bso, task_force, pod; or "bso_pick" with bso_id set
+    kind: str
+    bso_id: int = 0
+
+
+class Lookup(CallbackData, prefix="lk1"):
+    # page (value is the page number) or open (value is the entry id)
+    action: str
+    query_id: int
+    value: int
+
+
+class ImportChoice(CallbackData, prefix="im1"):
+    # buyers or schemes
+    registry: str
+
+
+class ForgetMe(CallbackData, prefix="fm1"):
+    # ask or confirm or keep
+    action: str

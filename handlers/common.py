@@ -1,0 +1,84 @@
+"""Commands that work everywhere and at any step: /help, /me, /cancel."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import FACILITATOR_HELP, GROUP_COMMANDS, MEMBER_HELP
+from bot.texts import LocalTexts
+from handlers.callbacks import ForgetMe
+from storage import people
+from storage.models import Person
+
+router = Router(name="common")
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext, t: LocalTexts) -> None:
+    if await state.get_state() is None:
+        await message.answer(t("common/nothing_to_cancel"))
+        return
+    await state.clear()
+    await message.answer(t("common/cancelled"))
+
+
+@router.message(Command("help"))
+async def show_help(message: Message, is_facilitator: bool, person: Person, t: LocalTexts) -> None:
+    if message.chat.type != "private":
+        commands = GROUP_COMMANDS
+    else:
+        commands = FACILITATOR_HELP if is_facilitator else MEMBER_HELP
+    await message.answer(
+        t("common/help", commands=commands, person=person, is_facilitator=is_facilitator)
+    )
+
+
+@router.message(Command("me"), F.chat.type == "private")
+async def show_me(message: Message, person: Person, is_facilitator: bool, t: LocalTexts) -> None:
+    keyboard = InlineKeyboardBuilder()
+    if person.status != "new":
+        keyboard.button(text=t.label("common", "forget"), callback_data=ForgetMe(action="ask"))
+    await message.answer(
+        t("common/me", person=person, is_facilitator=is_facilitator),
+        reply_markup=keyboard.as_markup() if keyboard.buttons else None,
+    )
+
+
+@router.message(Command("me"))
+async def show_me_in_group(message: Message, t: LocalTexts) -> None:
+    # Personal data is shown only in private chat, never to the whole group.
+    await message.reply(t("common/me_private_only"))
+
+
+@router.callback_query(ForgetMe.filter(F.action == "ask"))
+async def forget_asked(callback: CallbackQuery, t: LocalTexts) -> None:
+    await callback.answer()
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=t.label("common", "forget_confirm"), callback_data=ForgetMe(action="confirm"))
+    keyboard.button(text=t.label("common", "forget_keep"), callback_data=ForgetMe(action="keep"))
+    if isinstance(callback.message, Message):
+        await callback.message.answer(t("common/forget_ask"), reply_markup=keyboard.as_markup())
+
+
+@router.callback_query(ForgetMe.filter(F.action == "confirm"))
+async def forget_confirmed(
+    callback: CallbackQuery, session: AsyncSession, person: Person, state: FSMContext, t: LocalTexts
+) -> None:
+    await callback.answer()
+    people.erase_personal_data(person)
+    await session.commit()
+    await state.clear()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(t("common/forget_done"))
+
+
+@router.callback_query(ForgetMe.filter(F.action == "keep"))
+async def forget_declined(callback: CallbackQuery, t: LocalTexts) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(t("common/forget_kept"))

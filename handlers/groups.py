@@ -1,0 +1,132 @@
+"""Groups: the bot introduces itself when added, and a facilitator sets each group's kind."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter, Command
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.texts import LocalTexts
+from handlers.callbacks import GroupKind
+from storage import people
+from storage.models import Community, GroupChat
+
+log = logging.getLogger(__name__)
+router = Router(name="groups")
+router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+
+KINDS = ("cop", "bso", "task_force", "pod")
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION), F.chat.type.in_({"group", "supergroup"}))
+async def bot_added(
+    event: ChatMemberUpdated, bot: Bot, session: AsyncSession, community: Community, t: LocalTexts
+) -> None:
+    chat = event.chat
+    group, _ = await people.ensure_group(
+        session,
+        community_id=community.id,
+        telegram_chat_id=chat.id,
+        title=chat.title or "",
+        chat_type=chat.type,
+        is_forum=bool(chat.is_forum),
+    )
+    await session.commit()
+    log.info("added to group %s (community %s)", chat.id, community.id)
+    me = await bot.me()
+    await bot.send_message(chat.id, t("groups/introduction", bot_username=me.username, group=group))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+async def bot_removed(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    group = await people.get_group(session, event.chat.id)
+    if group is not None:
+        group.active = False
+        await session.commit()
+        log.info("removed from group %s", event.chat.id)
+
+
+@router.message(F.migrate_to_chat_id)
+async def group_migrated(message: Message, session: AsyncSession) -> None:
+    assert message.migrate_to_chat_id is not None
+    await people.migrate_group(session, message.chat.id, message.migrate_to_chat_id)
+    await session.commit()
+    log.info("group %s became supergroup %s", message.chat.id, message.migrate_to_chat_id)
+
+
+@router.message(Command("groupkind"))
+async def ask_group_kind(
+    message: Message, session: AsyncSession, community: Community, is_facilitator: bool, t: LocalTexts
+) -> None:
+    if not is_facilitator:
+        await message.reply(t("common/facilitators_only"))
+        return
+    group = await ensure_known_group(message, session, community)
+    keyboard = InlineKeyboardBuilder()
+    for kind in KINDS:
+        keyboard.button(text=t.label("groups", kind), callback_data=GroupKind(kind=kind))
+    keyboard.adjust(2)
+    await message.reply(t("groups/ask_kind", group=group), reply_markup=keyboard.as_markup())
+
+
+@router.callback_query(GroupKind.filter())
+async def group_kind_chosen(
+    callback: CallbackQuery,
+    callback_data: GroupKind,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    if not is_facilitator:
+        await callback.answer(t("common/facilitators_only"), show_alert=True)
+        return
+    message = callback.message
+    if not isinstance(message, Message) or message.chat.type not in ("group", "supergroup"):
+        await callback.answer()
+        return
+    if callback_data.kind not in KINDS:
+        await callback.answer(t("groups/kind_unknown"), show_alert=True)
+        return
+    group = await ensure_known_group(message, session, community)
+
+    if callback_data.kind == "bso" and not callback_data.bso_id:
+        keyboard = InlineKeyboardBuilder()
+        for bso in await people.list_bsos(session, group.community_id):
+            keyboard.button(text=bso.short_name or bso.name, callback_data=GroupKind(kind="bso", bso_id=bso.id))
+        keyboard.adjust(2)
+        await callback.answer()
+        await message.edit_text(t("groups/ask_bso", group=group), reply_markup=keyboard.as_markup())
+        return
+
+    bso = None
+    if callback_data.bso_id:
+        bso = await people.get_bso(session, group.community_id, callback_data.bso_id)
+        if bso is None:
+            await callback.answer(t("groups/kind_unknown"), show_alert=True)
+            return
+    group.kind = callback_data.kind
+    group.bso_id = bso.id if bso else None
+    await session.commit()
+    log.info("group %s kind set to %s by %s", group.telegram_chat_id, group.kind, callback.from_user.id)
+    await callback.answer()
+    await message.edit_text(t("groups/kind_set", group=group, kind=t.label("groups", group.kind), bso=bso))
+
+
+async def ensure_known_group(
+    message: Message, session: AsyncSession, community: Community
+) -> GroupChat:
+    """Register a group the bot was in before it kept records of groups."""
+    group, _ = await people.ensure_group(
+        session,
+        community_id=community.id,
+        telegram_chat_id=message.chat.id,
+        title=message.chat.title or "",
+        chat_type=message.chat.type,
+        is_forum=bool(message.chat.is_forum),
+    )
+    return group

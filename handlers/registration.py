@@ -1,0 +1,669 @@
+"""PoC registration: /register in a group or /start in private chat, a form, then approval."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from rapidfuzz import fuzz, process
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.texts import LocalTexts, Texts
+from handlers.callbacks import Decision, RegistrationStep
+from storage import people
+from storage.models import Community, Person, utcnow
+from storage.normalize import Commodities, load_states, parse_phone, split_states
+
+log = logging.getLogger(__name__)
+router = Router(name="registration")
+
+NAME_MAX = 100
+ROLE_MAX = 100
+BSO_NAME_MAX = 200
+# A typed BSO name this similar (0-100) to a listed one selects it, so "Pradan" finds PRADAN.
+BSO_MATCH_CUTOFF = 88
+DEEP_LINK_PREFIX = "reg_"
+
+
+class Registration(StatesGroup):
+    consent = State()
+    name = State()
+    bso = State()
+    bso_new = State()
+    role = State()
+    phone = State()
+    states = State()
+    commodities = State()
+    language = State()
+    confirm = State()
+
+
+# The order of questions; editing one field from the summary returns to the summary.
+FIELDS = ("name", "bso", "role", "phone", "states", "commodities", "language")
+FIELD_STATES = {
+    "name": Registration.name,
+    "bso": Registration.bso,
+    "role": Registration.role,
+    "phone": Registration.phone,
+    "states": Registration.states,
+    "commodities": Registration.commodities,
+    "language": Registration.language,
+}
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+@router.message(Command("register"), F.chat.type.in_({"group", "supergroup"}))
+async def register_in_group(message: Message, bot: Bot, t: LocalTexts) -> None:
+    link = await create_start_link(bot, f"{DEEP_LINK_PREFIX}{message.chat.id}")
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=t.label("registration", "continue_private"), url=link)
+    await message.reply(t("registration/continue_in_private"), reply_markup=keyboard.as_markup())
+
+
+@router.message(CommandStart(), F.chat.type == "private")
+async def start_in_private(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    via_chat_id = await group_from_payload(session, command.args)
+    if via_chat_id is None and is_facilitator and person.status == "new":
+        # Facilitators need not register; /register still works for one who is also a PoC.
+        await message.answer(t("registration/facilitator_welcome"))
+        return
+    if via_chat_id is not None:
+        group = await people.get_group(session, via_chat_id)
+        if group is not None and group.community_id != community.id:
+            # The person came from a group of another community: register them there.
+            other = await people.get_community(session, group.community_id)
+            assert other is not None
+            person = await people.touch_person(
+                session,
+                community_id=other.id,
+                telegram_id=person.telegram_id,
+                telegram_name=person.telegram_name,
+                username=person.username,
+                in_private_chat=True,
+            )
+            await session.commit()
+    await begin(message, state, person, t, via_chat_id=via_chat_id)
+
+
+@router.message(Command("register"), F.chat.type == "private")
+async def register_in_private(
+    message: Message, state: FSMContext, person: Person, t: LocalTexts
+) -> None:
+    await begin(message, state, person, t, via_chat_id=None)
+
+
+async def group_from_payload(session: AsyncSession, payload: str | None) -> int | None:
+    """Return the group id a deep link carries, if it names a group the bot knows."""
+    if not payload or not payload.startswith(DEEP_LINK_PREFIX):
+        return None
+    raw = payload.removeprefix(DEEP_LINK_PREFIX)
+    if not raw.lstrip("-").isdigit():
+        return None
+    group = await people.get_group(session, int(raw))
+    return group.telegram_chat_id if group else None
+
+
+async def begin(
+    message: Message, state: FSMContext, person: Person, t: LocalTexts, *, via_chat_id: int | None
+) -> None:
+    if person.status == "pending":
+        await message.answer(t("registration/already_pending"))
+        return
+
+    await state.clear()
+    await state.set_state(Registration.consent)
+    await state.update_data(
+        community_id=person.community_id, via_chat_id=via_chat_id, answers={}, editing=False
+    )
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=t.label("registration", "agree"), callback_data=RegistrationStep(action="consent", value="yes"))
+    keyboard.button(text=t.label("registration", "decline"), callback_data=RegistrationStep(action="consent", value="no"))
+    template = "registration/welcome_back" if person.status == "approved" else "registration/welcome"
+    await message.answer(t(template, person=person))
+    await message.answer(t("registration/consent"), reply_markup=keyboard.as_markup())
+
+
+# --- the questions --------------------------------------------------------------------------
+
+
+@router.callback_query(Registration.consent, RegistrationStep.filter(F.action == "consent"))
+async def consent_given(
+    callback: CallbackQuery, callback_data: RegistrationStep, state: FSMContext, t: LocalTexts
+) -> None:
+    await callback.answer()
+    await drop_buttons(callback)
+    if callback_data.value != "yes":
+        await state.clear()
+        await reply(callback, t("registration/declined"))
+        return
+    await state.update_data(consent_at=utcnow().isoformat())
+    await ask(callback, state, t, "name")
+
+
+@router.message(Registration.consent, F.text)
+async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> None:
+    answer = (message.text or "").strip().casefold()
+    if answer in {"yes", "i agree", "agree", "हाँ", "हां", "सहमत", "मैं सहमत हूँ"}:
+        await state.update_data(consent_at=utcnow().isoformat())
+        await ask(message, state, t, "name")
+    elif answer in {"no", "नहीं"}:
+        await state.clear()
+        await message.answer(t("registration/declined"))
+    else:
+        await message.answer(t("registration/consent_press_button"))
+
+
+@router.message(Registration.name, F.text)
+async def name_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    name = " ".join((message.text or "").split())
+    if not any(char.isalpha() for char in name):
+        await reask(message, state, t, "name", reason=t("registration/errors/name_letters"))
+        return
+    if len(name) > NAME_MAX:
+        await reask(message, state, t, "name", reason=t("registration/errors/too_long", limit=NAME_MAX, length=len(name)))
+        return
+    await save_answer(message, state, t, session, "name", name)
+
+
+@router.callback_query(Registration.bso, RegistrationStep.filter(F.action == "bso"))
+async def bso_picked(
+    callback: CallbackQuery,
+    callback_data: RegistrationStep,
+    state: FSMContext,
+    session: AsyncSession,
+    community: Community,
+    t: LocalTexts,
+) -> None:
+    await callback.answer()
+    community_id = (await state.get_data()).get("community_id", community.id)
+    bso = None
+    if callback_data.value.isdigit():
+        bso = await people.get_bso(session, community_id, int(callback_data.value))
+    if bso is None:
+        # A forged or stale button: the id is not a BSO of this community.
+        await reask(callback, state, t, "bso", reason=t("registration/errors/bso_unknown"), session=session)
+        return
+    await drop_buttons(callback)
+    await save_answer(callback, state, t, session, "bso", {"id": bso.id, "name": bso.name})
+
+
+@router.callback_query(Registration.bso, RegistrationStep.filter(F.action == "bso_new"))
+async def bso_not_listed(callback: CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.set_state(Registration.bso_new)
+    await reply(callback, t("registration/ask_bso_new"))
+
+
+@router.message(Registration.bso, F.text)
+async def bso_typed(
+    message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
+) -> None:
+    community_id = (await state.get_data()).get("community_id", community.id)
+    typed = " ".join((message.text or "").split())
+    bsos = await people.list_bsos(session, community_id)
+    choices = {bso.id: bso.name for bso in bsos} | {
+        -bso.id: bso.short_name for bso in bsos if bso.short_name
+    }
+    match = process.extractOne(typed, choices, scorer=fuzz.WRatio, processor=str.casefold)
+    if match is None or match[1] < BSO_MATCH_CUTOFF:
+        await reask(message, state, t, "bso", reason=t("registration/errors/bso_not_found", typed=typed), session=session)
+        return
+    bso = next(bso for bso in bsos if bso.id == abs(match[2]))
+    await save_answer(message, state, t, session, "bso", {"id": bso.id, "name": bso.name})
+
+
+@router.message(Registration.bso_new, F.text)
+async def bso_new_given(
+    message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
+) -> None:
+    community_id = (await state.get_data()).get("community_id", community.id)
+    name = " ".join((message.text or "").split())
+    if not any(char.isalpha() for char in name):
+        await reask(message, state, t, "bso_new", reason=t("registration/errors/name_letters"))
+        return
+    if len(name) > BSO_NAME_MAX:
+        await reask(message, state, t, "bso_new", reason=t("registration/errors/too_long", limit=BSO_NAME_MAX, length=len(name)))
+        return
+    existing = await people.find_bso_by_name(session, community_id, name)
+    answer: dict[str, Any] = {"id": existing.id, "name": existing.name} if existing else {"id": None, "name": name}
+    await save_answer(message, state, t, session, "bso", answer)
+
+
+@router.message(Registration.role, F.text)
+async def role_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    role = " ".join((message.text or "").split())
+    if not any(char.isalpha() for char in role):
+        await reask(message, state, t, "role", reason=t("registration/errors/role_letters"))
+        return
+    if len(role) > ROLE_MAX:
+        await reask(message, state, t, "role", reason=t("registration/errors/too_long", limit=ROLE_MAX, length=len(role)))
+        return
+    await save_answer(message, state, t, session, "role", role)
+
+
+@router.message(Registration.phone, Command("skip"))
+async def phone_skipped_by_command(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await save_answer(message, state, t, session, "phone", None)
+
+
+@router.callback_query(Registration.phone, RegistrationStep.filter(F.action == "skip"))
+async def phone_skipped_by_button(callback: CallbackQuery, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await callback.answer()
+    await drop_buttons(callback)
+    await save_answer(callback, state, t, session, "phone", None)
+
+
+@router.message(Registration.phone, F.contact)
+async def phone_shared(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    assert message.contact is not None
+    await phone_text(message, message.contact.phone_number, state, t, session)
+
+
+@router.message(Registration.phone, F.text)
+async def phone_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await phone_text(message, message.text or "", state, t, session)
+
+
+async def phone_text(message: Message, raw: str, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    try:
+        phone = parse_phone(raw)
+    except ValueError:
+        await reask(message, state, t, "phone", reason=t("registration/errors/phone", typed=raw.strip()))
+        return
+    await save_answer(message, state, t, session, "phone", phone)
+
+
+@router.message(Registration.states, F.text)
+async def states_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    text = message.text or ""
+    try:
+        known = split_states(text)
+        unknown: list[str] = []
+    except ValueError:
+        states = load_states()
+        parts = [part.strip() for part in re.split(r"[,;/|\n]", text) if part.strip()]
+        known, unknown = [], [part for part in parts if states.parse(part) is None]
+    if unknown:
+        await reask(message, state, t, "states", reason=t("registration/errors/states_unknown", unknown=unknown))
+        return
+    if not known:
+        await reask(message, state, t, "states", reason=t("registration/errors/states_empty"))
+        return
+    await save_answer(message, state, t, session, "states", known)
+
+
+@router.message(Registration.commodities, F.text)
+async def commodities_given(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession, commodities: Commodities
+) -> None:
+    names = commodities.split(message.text or "")
+    if not names:
+        await reask(message, state, t, "commodities", reason=t("registration/errors/commodities_empty"))
+        return
+    await save_answer(message, state, t, session, "commodities", names)
+
+
+@router.callback_query(Registration.language, RegistrationStep.filter(F.action == "language"))
+async def language_picked(
+    callback: CallbackQuery, callback_data: RegistrationStep, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
+    await callback.answer()
+    if callback_data.value not in ("en", "hi"):
+        await reask(callback, state, t, "language", reason=t("registration/errors/language"))
+        return
+    await drop_buttons(callback)
+    await save_answer(callback, state, t, session, "language", callback_data.value)
+
+
+@router.message(Registration.language, F.text)
+async def language_typed(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    typed = (message.text or "").strip().casefold()
+    languages = {"english": "en", "en": "en", "अंग्रेज़ी": "en", "अंग्रेजी": "en",
+                 "hindi": "hi", "hi": "hi", "हिन्दी": "hi", "हिंदी": "hi"}
+    if typed not in languages:
+        await reask(message, state, t, "language", reason=t("registration/errors/language"))
+        return
+    await save_answer(message, state, t, session, "language", languages[typed])
+
+
+# --- summary, edit, confirm -----------------------------------------------------------------
+
+
+@router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "edit"))
+async def edit_field(
+    callback: CallbackQuery, callback_data: RegistrationStep, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
+    await callback.answer()
+    if callback_data.value not in FIELDS:
+        return
+    await drop_buttons(callback)
+    await state.update_data(editing=True)
+    await ask(callback, state, t, callback_data.value, session=session)
+
+
+@router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "confirm"))
+async def confirmed(
+    callback: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    bot: Bot,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    answers = data.get("answers", {})
+    if set(FIELDS) - set(answers):
+        await callback.answer()
+        return
+    await callback.answer()
+    await drop_buttons(callback)
+
+    registrant = await registrant_in_community(session, person, data.get("community_id"))
+    bso_answer = answers["bso"]
+    new_bso = bso_answer["id"] is None
+    bso = (
+        await people.ensure_bso(session, registrant.community_id, bso_answer["name"])
+        if new_bso
+        else await people.get_bso(session, registrant.community_id, bso_answer["id"])
+    )
+    if bso is None:
+        # The BSO was removed while the form was open: ask again rather than save without one.
+        await state.update_data(editing=True)
+        await ask(callback, state, texts.bind(answers["language"]), "bso", session=session)
+        return
+
+    registrant.name = answers["name"]
+    registrant.bso_id = bso.id
+    registrant.bso_role = answers["role"]
+    registrant.phone = answers["phone"]
+    registrant.states = answers["states"]
+    registrant.commodities = answers["commodities"]
+    registrant.locale = answers["language"]
+    registrant.consent_at = utcnow()
+    registrant.status = "pending"
+    registrant.registered_via_chat_id = data.get("via_chat_id")
+    other_pocs = await people.approved_pocs_of_bso(session, bso.id, exclude_person_id=registrant.id)
+    await session.commit()
+    await state.clear()
+    log.info("person %s registered for bso %s, pending approval", registrant.id, bso.id)
+
+    t = texts.bind(registrant.locale)
+    await reply(callback, t("registration/submitted"))
+    await notify_facilitators(
+        bot, texts, settings, registrant, bso_name=bso.name, new_bso=new_bso, other_pocs=other_pocs
+    )
+
+
+@router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "cancel"))
+async def cancelled_from_summary(callback: CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.clear()
+    await reply(callback, t("common/cancelled"))
+
+
+@router.message(Registration.confirm, F.text)
+async def confirm_typed(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await message.answer(t("registration/confirm_press_button"))
+    await show_summary(message, state, t)
+
+
+async def registrant_in_community(session: AsyncSession, person: Person, community_id: int | None) -> Person:
+    if community_id is None or community_id == person.community_id:
+        return person
+    other = await people.get_person(session, community_id, person.telegram_id)
+    return other or person
+
+
+# --- approval -------------------------------------------------------------------------------
+
+
+async def notify_facilitators(
+    bot: Bot,
+    texts: Texts,
+    settings: Settings,
+    registrant: Person,
+    *,
+    bso_name: str,
+    new_bso: bool,
+    other_pocs: Any,
+) -> None:
+    for facilitator_id in settings.facilitator_ids:
+        t = texts.bind(settings.default_locale)
+        try:
+            await bot.send_message(
+                facilitator_id,
+                t("registration/review", person=registrant, bso_name=bso_name, new_bso=new_bso, other_pocs=other_pocs),
+                reply_markup=decision_keyboard(t, registrant.id),
+            )
+        except TelegramAPIError as error:
+            log.warning("could not notify facilitator %s of person %s: %s", facilitator_id, registrant.id, error.message)
+
+
+def decision_keyboard(t: LocalTexts, person_id: int) -> InlineKeyboardMarkup:
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=t.label("registration", "approve"), callback_data=Decision(action="approve", person_id=person_id))
+    keyboard.button(text=t.label("registration", "reject"), callback_data=Decision(action="reject", person_id=person_id))
+    return keyboard.as_markup()
+
+
+@router.callback_query(Decision.filter())
+async def decided(
+    callback: CallbackQuery,
+    callback_data: Decision,
+    session: AsyncSession,
+    is_facilitator: bool,
+    bot: Bot,
+    texts: Texts,
+    t: LocalTexts,
+) -> None:
+    if not is_facilitator:
+        await callback.answer(t("common/facilitators_only"), show_alert=True)
+        return
+    registrant = await people.get_person_by_id(session, callback_data.person_id)
+    if registrant is None or callback_data.action not in ("approve", "reject"):
+        await callback.answer(t("registration/decision_unknown"), show_alert=True)
+        return
+    if registrant.status != "pending":
+        await callback.answer(t("registration/decision_already", person=registrant), show_alert=True)
+        await drop_buttons(callback)
+        return
+
+    approve = callback_data.action == "approve"
+    people.decide(registrant, approve=approve, decided_by=callback.from_user.id)
+    await session.commit()
+    log.info("person %s %s by %s", registrant.id, registrant.status, callback.from_user.id)
+    await callback.answer()
+
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await callback.message.reply(t("registration/decision_done", person=registrant))
+    registrant_texts = texts.bind(registrant.locale)
+    try:
+        await bot.send_message(registrant.telegram_id, registrant_texts(f"registration/{registrant.status}", person=registrant))
+    except TelegramAPIError as error:
+        log.warning("could not tell person %s of the decision: %s", registrant.id, error.message)
+
+
+@router.message(Command("pending"), F.chat.type == "private")
+async def list_pending(
+    message: Message, session: AsyncSession, community: Community, is_facilitator: bool, t: LocalTexts
+) -> None:
+    if not is_facilitator:
+        await message.answer(t("common/facilitators_only"))
+        return
+    pending = await people.pending_people(session, community.id)
+    if not pending:
+        await message.answer(t("registration/pending_none"))
+        return
+    await message.answer(t("registration/pending_count", count=len(pending)))
+    for registrant in pending:
+        other_pocs = await people.approved_pocs_of_bso(session, registrant.bso_id, exclude_person_id=registrant.id) if registrant.bso_id else []
+        await message.answer(
+            t("registration/review", person=registrant, bso_name=registrant.bso.name if registrant.bso else "", new_bso=False, other_pocs=other_pocs),
+            reply_markup=decision_keyboard(t, registrant.id),
+        )
+
+
+# --- anything else arriving mid-form --------------------------------------------------------
+
+
+@router.message(StateFilter(Registration), Command("skip"))
+async def skip_not_allowed(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await reask(message, state, t, await current_field(state), reason=t("registration/errors/not_optional"), session=session)
+
+
+@router.message(StateFilter(Registration), F.text.startswith("/"))
+async def command_mid_form(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await reask(message, state, t, await current_field(state), reason=t("registration/errors/command_mid_form"), session=session)
+
+
+@router.message(StateFilter(Registration))
+async def not_text(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await reask(message, state, t, await current_field(state), reason=t("registration/errors/not_text"), session=session)
+
+
+@router.edited_message(StateFilter(Registration))
+async def edited_mid_form(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+    await reask(message, state, t, await current_field(state), reason=t("registration/errors/edited"), session=session)
+
+
+@router.callback_query(StateFilter(Registration), RegistrationStep.filter())
+async def stale_button(callback: CallbackQuery, t: LocalTexts) -> None:
+    await callback.answer(t("registration/errors/stale_button"), show_alert=True)
+
+
+@router.callback_query(RegistrationStep.filter())
+async def button_after_form(callback: CallbackQuery, t: LocalTexts) -> None:
+    await callback.answer(t("registration/errors/form_closed"), show_alert=True)
+    await drop_buttons(callback)
+
+
+async def current_field(state: FSMContext) -> str:
+    current = await state.get_state()
+    return (current or "").rsplit(":", 1)[-1]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+async def save_answer(
+    event: Message | CallbackQuery, state: FSMContext, t: LocalTexts, session: AsyncSession, field: str, value: Any
+) -> None:
+    """Store one answer, then ask the next unanswered question, or show the summary."""
+    data = await state.get_data()
+    answers = dict(data.get("answers", {}))
+    answers[field] = value
+    await state.update_data(answers=answers)
+
+    if field == "language":
+        t = t.texts.bind(value)
+    if data.get("editing") or set(FIELDS) <= set(answers):
+        await state.update_data(editing=False)
+        await state.set_state(Registration.confirm)
+        await show_summary(event, state, t)
+        return
+    next_field = FIELDS[FIELDS.index(field) + 1]
+    await ask(event, state, t, next_field, session=session)
+
+
+async def ask(
+    event: Message | CallbackQuery, state: FSMContext, t: LocalTexts, field: str, *, session: AsyncSession | None = None, reason: str | None = None
+) -> None:
+    """Ask the question of `field`, with the buttons it offers."""
+    if field in FIELD_STATES:
+        await state.set_state(FIELD_STATES[field])
+    keyboard = InlineKeyboardBuilder()
+    if field == "bso" and session is not None:
+        data = await state.get_data()
+        for bso in await people.list_bsos(session, data["community_id"]):
+            keyboard.button(text=bso.short_name or bso.name, callback_data=RegistrationStep(action="bso", value=str(bso.id)))
+        keyboard.adjust(2)
+        keyboard.row(button(t.label("registration", "bso_not_listed"), RegistrationStep(action="bso_new")))
+    elif field == "phone":
+        keyboard.button(text=t.label("registration", "skip"), callback_data=RegistrationStep(action="skip"))
+    elif field == "language":
+        keyboard.button(text=t.label("registration", "english"), callback_data=RegistrationStep(action="language", value="en"))
+        keyboard.button(text=t.label("registration", "hindi"), callback_data=RegistrationStep(action="language", value="hi"))
+    markup = keyboard.as_markup() if keyboard.buttons else None
+    text = t(f"registration/ask_{field}", reason=reason)
+    await reply(event, text, reply_markup=markup)
+
+
+async def reask(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    t: LocalTexts,
+    field: str,
+    *,
+    reason: str,
+    session: AsyncSession | None = None,
+) -> None:
+    """Say what was wrong with the answer and ask the same question again."""
+    if field in ("consent", "confirm", ""):
+        await reply(event, reason)
+        if field == "confirm":
+            await show_summary(event, state, t)
+        elif field == "consent":
+            await reply(event, t("registration/consent_press_button"))
+        return
+    if field == "bso_new":
+        await reply(event, t("registration/ask_bso_new", reason=reason))
+        return
+    await ask(event, state, t, field, session=session, reason=reason)
+
+
+async def show_summary(event: Message | CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
+    answers = (await state.get_data()).get("answers", {})
+    keyboard = InlineKeyboardBuilder()
+    for field in FIELDS:
+        keyboard.button(text=t.label("registration", f"edit_{field}"), callback_data=RegistrationStep(action="edit", value=field))
+    keyboard.adjust(2)
+    keyboard.row(
+        button(t.label("registration", "confirm"), RegistrationStep(action="confirm")),
+        button(t.label("registration", "cancel"), RegistrationStep(action="cancel")),
+    )
+    await reply(event, t("registration/summary", answers=answers), reply_markup=keyboard.as_markup())
+
+
+async def reply(event: Message | CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    message = event.message if isinstance(event, CallbackQuery) else event
+    if isinstance(message, Message):
+        await message.answer(text, reply_markup=reply_markup)
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+async def drop_buttons(callback: CallbackQuery) -> None:
+    """Remove the buttons of an answered question, so an old one cannot be pressed again."""
+    if isinstance(callback.message, Message) and callback.message.reply_markup:
+        try:
+            await callback.message.edit_reply_markup(reply_markup=None)
+        except TelegramAPIError as error:
+            log.debug("buttons not removed from message %s: %s", callback.message.message_id, error.message)

@@ -1,0 +1,207 @@
+"""SQLAlchemy models. Every row that belongs to a community carries its community_id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dt.datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class TimestampMixin:
+    # Defaults are callables evaluated per insert, never once at import.
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class Community(TimestampMixin, Base):
+    __tablename__ = "communities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Kolkata")
+
+
+class Bso(TimestampMixin, Base):
+    """A Business Support Organisation of one community."""
+
+    __tablename__ = "bsos"
+    __table_args__ = (UniqueConstraint("community_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # Case- and space-folded name, so "Vrutti " and "vrutti" are one BSO.
+    name_key: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str | None] = mapped_column(String(64))
+
+
+class Person(TimestampMixin, Base):
+    """Someone who has talked to the bot in one community; a PoC once registered."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("community_id", "telegram_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64))
+    # Telegram's display name, refreshed on every update; `name` is what they typed.
+    telegram_name: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str | None] = mapped_column(String(200))
+    # new (never registered), pending, approved, rejected
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    bso_id: Mapped[int | None] = mapped_column(ForeignKey("bsos.id", ondelete="SET NULL"))
+    bso_role: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    states: Mapped[list[str]] = mapped_column(default=list)
+    commodities: Mapped[list[str]] = mapped_column(default=list)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    consent_at: Mapped[dt.datetime | None]
+    # Whether the person has a private chat open with the bot (it cannot start one itself).
+    private_chat_open: Mapped[bool] = mapped_column(default=False)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None]
+    # Group the person registered from, when they came through a group deep link.
+    registered_via_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    bso: Mapped[Bso | None] = relationship(lazy="joined")
+
+
+class GroupChat(TimestampMixin, Base):
+    """A Telegram group or supergroup the bot was added to."""
+
+    __tablename__ = "group_chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    telegram_chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    chat_type: Mapped[str] = mapped_column(String(16))
+    is_forum: Mapped[bool] = mapped_column(default=False)
+    # cop (CoP-wide), bso (one BSO's team), task_force, pod (regional); None until set
+    kind: Mapped[str | None] = mapped_column(String(16))
+    bso_id: Mapped[int | None] = mapped_column(ForeignKey("bsos.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Buyer(TimestampMixin, Base):
+    __tablename__ = "buyers"
+    __table_args__ = (UniqueConstraint("community_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255))
+    buyer_type: Mapped[str | None] = mapped_column(String(64))
+    # Canonical English commodity names from the synonym list.
+    commodities: Mapped[list[str]] = mapped_column(default=list)
+    city: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(64))
+    regions_sourced: Mapped[list[str]] = mapped_column(default=list)
+    volume: Mapped[str | None] = mapped_column(String(255))
+    quality: Mapped[str | None] = mapped_column(Text)
+    payment_terms: Mapped[str | None] = mapped_column(String(255))
+    contact_person: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(255))
+    verified_by: Mapped[str | None] = mapped_column(String(255))
+    verified_on: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Scheme(TimestampMixin, Base):
+    __tablename__ = "schemes"
+    __table_args__ = (UniqueConstraint("community_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255))
+    short_name: Mapped[str | None] = mapped_column(String(64))
+    # central or state
+    level: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(255))
+    theme: Mapped[str | None] = mapped_column(String(64))
+    benefit: Mapped[str | None] = mapped_column(Text)
+    eligibility: Mapped[str | None] = mapped_column(Text)
+    documents: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(512))
+    last_verified: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class SearchTerm(Base):
+    """One normalised word of a registry entry, for lookups that behave alike on every database.
+
+    Words are case-folded and split in Python, so SQLite and PostgreSQL see identical
+    terms and need only an equality index.
+    """
+
+    __tablename__ = "search_terms"
+    __table_args__ = (
+        Index("ix_search_terms_lookup", "community_id", "kind", "term"),
+        Index("ix_search_terms_entity", "kind", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(Integer)
+    # buyer or scheme
+    kind: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    term: Mapped[str] = mapped_column(String(128))
+    # Which field the term came from (name, commodity, state, type, text), for ranking.
+    field: Mapped[str] = mapped_column(String(16))
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SavedQuery(Base):
+    """A lookup's words, so page and detail buttons carry a short id within 64 bytes."""
+
+    __tablename__ = "saved_queries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # buyers or schemes
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FsmRecord(Base):
+    """aiogram FSM state and data, keyed per bot, chat, thread and user."""
+
+    __tablename__ = "fsm_records"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
