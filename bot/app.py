@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.commands import set_command_menus
 from bot.config import Settings
 from bot.fsm import SqlStorage
-from bot.middlewares import DbSessionMiddleware, PersonMiddleware
+from bot.middlewares import DbSessionMiddleware, PersonMiddleware, PerUserLockMiddleware
 from bot.texts import Texts
 from handlers import get_routers
 from storage import people
@@ -47,9 +47,7 @@ class Application:
         return Bot(
             token=self.settings.bot_token.get_secret_value(),
             session=session,
-            default=DefaultBotProperties(
-                parse_mode=ParseMode.HTML, link_preview_is_disabled=True
-            ),
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
         )
 
     async def prepare_database(self) -> None:
@@ -70,7 +68,9 @@ class Application:
         await self.engine.dispose()
 
 
-def create_storage(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> BaseStorage:
+def create_storage(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
@@ -84,6 +84,7 @@ def create_application(settings: Settings) -> Application:
     texts = Texts(default_locale=settings.default_locale)
 
     dispatcher = Dispatcher(storage=create_storage(settings, sessionmaker))
+    dispatcher.update.outer_middleware(PerUserLockMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dispatcher.update.outer_middleware(PersonMiddleware(settings, texts))
     dispatcher.include_routers(*get_routers())

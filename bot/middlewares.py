@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -14,6 +15,33 @@ from bot.texts import Texts
 from storage import people
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class PerUserLockMiddleware(BaseMiddleware):
+    """Handle one person's updates one at a time, so a double-tapped button or a burst of
+    messages cannot race through a form. Other people's updates still run concurrently.
+
+    NOTE: the lock is per process; replicas behind a webhook need a shared lock.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        lock = self._locks.setdefault(user.id, asyncio.Lock())
+        self._waiting[user.id] = self._waiting.get(user.id, 0) + 1
+        try:
+            async with lock:
+                return await handler(event, data)
+        finally:
+            self._waiting[user.id] -= 1
+            if not self._waiting[user.id]:
+                del self._waiting[user.id]
+                del self._locks[user.id]
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -75,10 +103,3 @@ class PersonMiddleware(BaseMiddleware):
         data["is_facilitator"] = user is not None and user.id in self.settings.facilitator_ids
         data["t"] = self.texts.bind(locale)
         return await handler(event, data)
-
-
-def update_ids(event: TelegramObject) -> str:
-    """Describe an update by its ids for log lines; never includes message text."""
-    if isinstance(event, Update):
-        return f"update={event.update_id}"
-    return type(event).__name__

@@ -38,7 +38,9 @@ async def import_file(settings: Settings, registry: str, path: Path) -> int:
             community = await people.ensure_community(
                 session, name=settings.community_name, timezone=settings.timezone
             )
-            importer = registries.import_buyers if registry == "buyers" else registries.import_schemes
+            importer = (
+                registries.import_buyers if registry == "buyers" else registries.import_schemes
+            )
             try:
                 report = await importer(session, community.id, path.read_bytes(), path.name)
             except ImportFileError as error:

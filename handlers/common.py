@@ -29,6 +29,7 @@ async def cancel(message: Message, state: FSMContext, t: LocalTexts) -> None:
 
 @router.message(Command("help"))
 async def show_help(message: Message, is_facilitator: bool, person: Person, t: LocalTexts) -> None:
+    commands: tuple[str, ...]
     if message.chat.type != "private":
         commands = GROUP_COMMANDS
     else:
@@ -59,7 +60,9 @@ async def show_me_in_group(message: Message, t: LocalTexts) -> None:
 async def forget_asked(callback: CallbackQuery, t: LocalTexts) -> None:
     await callback.answer()
     keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=t.label("common", "forget_confirm"), callback_data=ForgetMe(action="confirm"))
+    keyboard.button(
+        text=t.label("common", "forget_confirm"), callback_data=ForgetMe(action="confirm")
+    )
     keyboard.button(text=t.label("common", "forget_keep"), callback_data=ForgetMe(action="keep"))
     if isinstance(callback.message, Message):
         await callback.message.answer(t("common/forget_ask"), reply_markup=keyboard.as_markup())

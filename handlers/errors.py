@@ -31,4 +31,6 @@ async def on_error(event: ErrorEvent, bot: Bot, texts: Texts, app: object) -> No
     try:
         await bot.send_message(chat.id, texts.render(locale, "common/error"))
     except TelegramAPIError as error:
-        log.warning("could not report the failure of update %s: %s", update.update_id, error.message)
+        log.warning(
+            "could not report the failure of update %s: %s", update.update_id, error.message
+        )

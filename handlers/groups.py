@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.texts import LocalTexts
 from handlers.callbacks import GroupKind
 from storage import people
-from storage.models import Community, GroupChat
+from storage.models import Bso, Community, GroupChat
 
 log = logging.getLogger(__name__)
 router = Router(name="groups")
@@ -22,7 +22,9 @@ router.message.filter(F.chat.type.in_({"group", "supergroup"}))
 KINDS = ("cop", "bso", "task_force", "pod")
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION), F.chat.type.in_({"group", "supergroup"}))
+@router.my_chat_member(
+    ChatMemberUpdatedFilter(JOIN_TRANSITION), F.chat.type.in_({"group", "supergroup"})
+)
 async def bot_added(
     event: ChatMemberUpdated, bot: Bot, session: AsyncSession, community: Community, t: LocalTexts
 ) -> None:
@@ -60,7 +62,11 @@ async def group_migrated(message: Message, session: AsyncSession) -> None:
 
 @router.message(Command("groupkind"))
 async def ask_group_kind(
-    message: Message, session: AsyncSession, community: Community, is_facilitator: bool, t: LocalTexts
+    message: Message,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
 ) -> None:
     if not is_facilitator:
         await message.reply(t("common/facilitators_only"))
@@ -96,14 +102,17 @@ async def group_kind_chosen(
 
     if callback_data.kind == "bso" and not callback_data.bso_id:
         keyboard = InlineKeyboardBuilder()
-        for bso in await people.list_bsos(session, group.community_id):
-            keyboard.button(text=bso.short_name or bso.name, callback_data=GroupKind(kind="bso", bso_id=bso.id))
+        for listed in await people.list_bsos(session, group.community_id):
+            keyboard.button(
+                text=listed.short_name or listed.name,
+                callback_data=GroupKind(kind="bso", bso_id=listed.id),
+            )
         keyboard.adjust(2)
         await callback.answer()
         await message.edit_text(t("groups/ask_bso", group=group), reply_markup=keyboard.as_markup())
         return
 
-    bso = None
+    bso: Bso | None = None
     if callback_data.bso_id:
         bso = await people.get_bso(session, group.community_id, callback_data.bso_id)
         if bso is None:
@@ -112,9 +121,13 @@ async def group_kind_chosen(
     group.kind = callback_data.kind
     group.bso_id = bso.id if bso else None
     await session.commit()
-    log.info("group %s kind set to %s by %s", group.telegram_chat_id, group.kind, callback.from_user.id)
+    log.info(
+        "group %s kind set to %s by %s", group.telegram_chat_id, group.kind, callback.from_user.id
+    )
     await callback.answer()
-    await message.edit_text(t("groups/kind_set", group=group, kind=t.label("groups", group.kind), bso=bso))
+    await message.edit_text(
+        t("groups/kind_set", group=group, kind=t.label("groups", group.kind), bso=bso)
+    )
 
 
 async def ensure_known_group(

@@ -40,7 +40,9 @@ async def explain_import(message: Message, is_facilitator: bool, t: LocalTexts) 
 
 
 @router.message(F.document)
-async def file_received(message: Message, state: FSMContext, is_facilitator: bool, t: LocalTexts) -> None:
+async def file_received(
+    message: Message, state: FSMContext, is_facilitator: bool, t: LocalTexts
+) -> None:
     if not is_facilitator:
         await message.answer(t("imports/facilitators_only"))
         return
@@ -52,13 +54,17 @@ async def file_received(message: Message, state: FSMContext, is_facilitator: boo
         await message.answer(t("imports/wrong_type", name=name, old_excel=suffix == ".xls"))
         return
     if (document.file_size or 0) > MAX_FILE_BYTES:
-        await message.answer(t("imports/too_big", name=name, megabytes=MAX_FILE_BYTES // (1024 * 1024)))
+        await message.answer(
+            t("imports/too_big", name=name, megabytes=MAX_FILE_BYTES // (1024 * 1024))
+        )
         return
 
     await state.update_data(import_file_id=document.file_id, import_file_name=name)
     keyboard = InlineKeyboardBuilder()
     for registry in REGISTRIES:
-        keyboard.button(text=t.label("imports", registry), callback_data=ImportChoice(registry=registry))
+        keyboard.button(
+            text=t.label("imports", registry), callback_data=ImportChoice(registry=registry)
+        )
     await message.answer(t("imports/which", name=name), reply_markup=keyboard.as_markup())
 
 
@@ -88,7 +94,11 @@ async def registry_chosen(
 
     buffer = io.BytesIO()
     await bot.download(file_id, destination=buffer)
-    importer = registries.import_buyers if callback_data.registry == "buyers" else registries.import_schemes
+    importer = (
+        registries.import_buyers
+        if callback_data.registry == "buyers"
+        else registries.import_schemes
+    )
     try:
         report = await importer(session, community.id, buffer.getvalue(), name)
     except ImportFileError as error:
@@ -98,7 +108,11 @@ async def registry_chosen(
     await session.commit()
     log.info(
         "import of %s into community %s: %s added, %s updated, %s rejected",
-        callback_data.registry, community.id, report.added, report.updated, len(report.errors),
+        callback_data.registry,
+        community.id,
+        report.added,
+        report.updated,
+        len(report.errors),
     )
     await send_report(message, report, t)
 

@@ -49,7 +49,11 @@ async def lookup(
 
 @router.callback_query(Lookup.filter(F.action == "page"))
 async def turn_page(
-    callback: CallbackQuery, callback_data: Lookup, session: AsyncSession, community: Community, t: LocalTexts
+    callback: CallbackQuery,
+    callback_data: Lookup,
+    session: AsyncSession,
+    community: Community,
+    t: LocalTexts,
 ) -> None:
     saved = await session.get(SavedQuery, callback_data.query_id)
     if saved is None or saved.community_id != community.id or callback_data.value < 0:
@@ -103,11 +107,15 @@ async def render_page(
     session: AsyncSession, community_id: int, saved: SavedQuery, page: int, t: LocalTexts
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     finder = search.search_buyers if saved.kind == "buyers" else search.search_schemes
-    result = await finder(session, community_id, saved.text, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    result = await finder(
+        session, community_id, saved.text, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
     pages = max(1, -(-result.total // PAGE_SIZE))
     if result.total and page >= pages:
         page = pages - 1
-        result = await finder(session, community_id, saved.text, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        result = await finder(
+            session, community_id, saved.text, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        )
 
     text = t(
         f"lookups/{saved.kind}_page",
@@ -122,7 +130,9 @@ async def render_page(
 
     keyboard = InlineKeyboardBuilder()
     for number, entry in enumerate(result.items, start=page * PAGE_SIZE + 1):
-        keyboard.button(text=str(number), callback_data=Lookup(action="open", query_id=saved.id, value=entry.id))
+        keyboard.button(
+            text=str(number), callback_data=Lookup(action="open", query_id=saved.id, value=entry.id)
+        )
     keyboard.adjust(PAGE_SIZE)
     navigation = []
     if page > 0:
@@ -130,11 +140,13 @@ async def render_page(
     if page + 1 < pages:
         navigation.append(("next", page + 1))
     if navigation:
-        keyboard.row(*(
-            InlineKeyboardButton(
-                text=t.label("lookups", key),
-                callback_data=Lookup(action="page", query_id=saved.id, value=target).pack(),
+        keyboard.row(
+            *(
+                InlineKeyboardButton(
+                    text=t.label("lookups", key),
+                    callback_data=Lookup(action="page", query_id=saved.id, value=target).pack(),
+                )
+                for key, target in navigation
             )
-            for key, target in navigation
-        ))
+        )
     return text, keyboard.as_markup()

@@ -9,9 +9,9 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -138,9 +138,17 @@ async def begin(
         community_id=person.community_id, via_chat_id=via_chat_id, answers={}, editing=False
     )
     keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=t.label("registration", "agree"), callback_data=RegistrationStep(action="consent", value="yes"))
-    keyboard.button(text=t.label("registration", "decline"), callback_data=RegistrationStep(action="consent", value="no"))
-    template = "registration/welcome_back" if person.status == "approved" else "registration/welcome"
+    keyboard.button(
+        text=t.label("registration", "agree"),
+        callback_data=RegistrationStep(action="consent", value="yes"),
+    )
+    keyboard.button(
+        text=t.label("registration", "decline"),
+        callback_data=RegistrationStep(action="consent", value="no"),
+    )
+    template = (
+        "registration/welcome_back" if person.status == "approved" else "registration/welcome"
+    )
     await message.answer(t(template, person=person))
     await message.answer(t("registration/consent"), reply_markup=keyboard.as_markup())
 
@@ -176,13 +184,21 @@ async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> N
 
 
 @router.message(Registration.name, F.text)
-async def name_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def name_given(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     name = " ".join((message.text or "").split())
     if not any(char.isalpha() for char in name):
         await reask(message, state, t, "name", reason=t("registration/errors/name_letters"))
         return
     if len(name) > NAME_MAX:
-        await reask(message, state, t, "name", reason=t("registration/errors/too_long", limit=NAME_MAX, length=len(name)))
+        await reask(
+            message,
+            state,
+            t,
+            "name",
+            reason=t("registration/errors/too_long", limit=NAME_MAX, length=len(name)),
+        )
         return
     await save_answer(message, state, t, session, "name", name)
 
@@ -203,7 +219,9 @@ async def bso_picked(
         bso = await people.get_bso(session, community_id, int(callback_data.value))
     if bso is None:
         # A forged or stale button: the id is not a BSO of this community.
-        await reask(callback, state, t, "bso", reason=t("registration/errors/bso_unknown"), session=session)
+        await reask(
+            callback, state, t, "bso", reason=t("registration/errors/bso_unknown"), session=session
+        )
         return
     await drop_buttons(callback)
     await save_answer(callback, state, t, session, "bso", {"id": bso.id, "name": bso.name})
@@ -229,7 +247,14 @@ async def bso_typed(
     }
     match = process.extractOne(typed, choices, scorer=fuzz.WRatio, processor=str.casefold)
     if match is None or match[1] < BSO_MATCH_CUTOFF:
-        await reask(message, state, t, "bso", reason=t("registration/errors/bso_not_found", typed=typed), session=session)
+        await reask(
+            message,
+            state,
+            t,
+            "bso",
+            reason=t("registration/errors/bso_not_found", typed=typed),
+            session=session,
+        )
         return
     bso = next(bso for bso in bsos if bso.id == abs(match[2]))
     await save_answer(message, state, t, session, "bso", {"id": bso.id, "name": bso.name})
@@ -245,59 +270,89 @@ async def bso_new_given(
         await reask(message, state, t, "bso_new", reason=t("registration/errors/name_letters"))
         return
     if len(name) > BSO_NAME_MAX:
-        await reask(message, state, t, "bso_new", reason=t("registration/errors/too_long", limit=BSO_NAME_MAX, length=len(name)))
+        await reask(
+            message,
+            state,
+            t,
+            "bso_new",
+            reason=t("registration/errors/too_long", limit=BSO_NAME_MAX, length=len(name)),
+        )
         return
     existing = await people.find_bso_by_name(session, community_id, name)
-    answer: dict[str, Any] = {"id": existing.id, "name": existing.name} if existing else {"id": None, "name": name}
+    answer: dict[str, Any] = (
+        {"id": existing.id, "name": existing.name} if existing else {"id": None, "name": name}
+    )
     await save_answer(message, state, t, session, "bso", answer)
 
 
 @router.message(Registration.role, F.text)
-async def role_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def role_given(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     role = " ".join((message.text or "").split())
     if not any(char.isalpha() for char in role):
         await reask(message, state, t, "role", reason=t("registration/errors/role_letters"))
         return
     if len(role) > ROLE_MAX:
-        await reask(message, state, t, "role", reason=t("registration/errors/too_long", limit=ROLE_MAX, length=len(role)))
+        await reask(
+            message,
+            state,
+            t,
+            "role",
+            reason=t("registration/errors/too_long", limit=ROLE_MAX, length=len(role)),
+        )
         return
     await save_answer(message, state, t, session, "role", role)
 
 
 @router.message(Registration.phone, Command("skip"))
-async def phone_skipped_by_command(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def phone_skipped_by_command(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     await save_answer(message, state, t, session, "phone", None)
 
 
 @router.callback_query(Registration.phone, RegistrationStep.filter(F.action == "skip"))
-async def phone_skipped_by_button(callback: CallbackQuery, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def phone_skipped_by_button(
+    callback: CallbackQuery, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     await callback.answer()
     await drop_buttons(callback)
     await save_answer(callback, state, t, session, "phone", None)
 
 
 @router.message(Registration.phone, F.contact)
-async def phone_shared(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def phone_shared(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     assert message.contact is not None
     await phone_text(message, message.contact.phone_number, state, t, session)
 
 
 @router.message(Registration.phone, F.text)
-async def phone_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def phone_given(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     await phone_text(message, message.text or "", state, t, session)
 
 
-async def phone_text(message: Message, raw: str, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def phone_text(
+    message: Message, raw: str, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     try:
         phone = parse_phone(raw)
     except ValueError:
-        await reask(message, state, t, "phone", reason=t("registration/errors/phone", typed=raw.strip()))
+        await reask(
+            message, state, t, "phone", reason=t("registration/errors/phone", typed=raw.strip())
+        )
         return
     await save_answer(message, state, t, session, "phone", phone)
 
 
 @router.message(Registration.states, F.text)
-async def states_given(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def states_given(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     text = message.text or ""
     try:
         known = split_states(text)
@@ -307,7 +362,13 @@ async def states_given(message: Message, state: FSMContext, t: LocalTexts, sessi
         parts = [part.strip() for part in re.split(r"[,;/|\n]", text) if part.strip()]
         known, unknown = [], [part for part in parts if states.parse(part) is None]
     if unknown:
-        await reask(message, state, t, "states", reason=t("registration/errors/states_unknown", unknown=unknown))
+        await reask(
+            message,
+            state,
+            t,
+            "states",
+            reason=t("registration/errors/states_unknown", unknown=unknown),
+        )
         return
     if not known:
         await reask(message, state, t, "states", reason=t("registration/errors/states_empty"))
@@ -317,18 +378,28 @@ async def states_given(message: Message, state: FSMContext, t: LocalTexts, sessi
 
 @router.message(Registration.commodities, F.text)
 async def commodities_given(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession, commodities: Commodities
+    message: Message,
+    state: FSMContext,
+    t: LocalTexts,
+    session: AsyncSession,
+    commodities: Commodities,
 ) -> None:
     names = commodities.split(message.text or "")
     if not names:
-        await reask(message, state, t, "commodities", reason=t("registration/errors/commodities_empty"))
+        await reask(
+            message, state, t, "commodities", reason=t("registration/errors/commodities_empty")
+        )
         return
     await save_answer(message, state, t, session, "commodities", names)
 
 
 @router.callback_query(Registration.language, RegistrationStep.filter(F.action == "language"))
 async def language_picked(
-    callback: CallbackQuery, callback_data: RegistrationStep, state: FSMContext, t: LocalTexts, session: AsyncSession
+    callback: CallbackQuery,
+    callback_data: RegistrationStep,
+    state: FSMContext,
+    t: LocalTexts,
+    session: AsyncSession,
 ) -> None:
     await callback.answer()
     if callback_data.value not in ("en", "hi"):
@@ -339,10 +410,20 @@ async def language_picked(
 
 
 @router.message(Registration.language, F.text)
-async def language_typed(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def language_typed(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     typed = (message.text or "").strip().casefold()
-    languages = {"english": "en", "en": "en", "अंग्रेज़ी": "en", "अंग्रेजी": "en",
-                 "hindi": "hi", "hi": "hi", "हिन्दी": "hi", "हिंदी": "hi"}
+    languages = {
+        "english": "en",
+        "en": "en",
+        "अंग्रेज़ी": "en",
+        "अंग्रेजी": "en",
+        "hindi": "hi",
+        "hi": "hi",
+        "हिन्दी": "hi",
+        "हिंदी": "hi",
+    }
     if typed not in languages:
         await reask(message, state, t, "language", reason=t("registration/errors/language"))
         return
@@ -354,7 +435,11 @@ async def language_typed(message: Message, state: FSMContext, t: LocalTexts, ses
 
 @router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "edit"))
 async def edit_field(
-    callback: CallbackQuery, callback_data: RegistrationStep, state: FSMContext, t: LocalTexts, session: AsyncSession
+    callback: CallbackQuery,
+    callback_data: RegistrationStep,
+    state: FSMContext,
+    t: LocalTexts,
+    session: AsyncSession,
 ) -> None:
     await callback.answer()
     if callback_data.value not in FIELDS:
@@ -427,12 +512,16 @@ async def cancelled_from_summary(callback: CallbackQuery, state: FSMContext, t: 
 
 
 @router.message(Registration.confirm, F.text)
-async def confirm_typed(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
+async def confirm_typed(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
     await message.answer(t("registration/confirm_press_button"))
     await show_summary(message, state, t)
 
 
-async def registrant_in_community(session: AsyncSession, person: Person, community_id: int | None) -> Person:
+async def registrant_in_community(
+    session: AsyncSession, person: Person, community_id: int | None
+) -> Person:
     if community_id is None or community_id == person.community_id:
         return person
     other = await people.get_person(session, community_id, person.telegram_id)
@@ -457,17 +546,34 @@ async def notify_facilitators(
         try:
             await bot.send_message(
                 facilitator_id,
-                t("registration/review", person=registrant, bso_name=bso_name, new_bso=new_bso, other_pocs=other_pocs),
+                t(
+                    "registration/review",
+                    person=registrant,
+                    bso_name=bso_name,
+                    new_bso=new_bso,
+                    other_pocs=other_pocs,
+                ),
                 reply_markup=decision_keyboard(t, registrant.id),
             )
         except TelegramAPIError as error:
-            log.warning("could not notify facilitator %s of person %s: %s", facilitator_id, registrant.id, error.message)
+            log.warning(
+                "could not notify facilitator %s of person %s: %s",
+                facilitator_id,
+                registrant.id,
+                error.message,
+            )
 
 
 def decision_keyboard(t: LocalTexts, person_id: int) -> InlineKeyboardMarkup:
     keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=t.label("registration", "approve"), callback_data=Decision(action="approve", person_id=person_id))
-    keyboard.button(text=t.label("registration", "reject"), callback_data=Decision(action="reject", person_id=person_id))
+    keyboard.button(
+        text=t.label("registration", "approve"),
+        callback_data=Decision(action="approve", person_id=person_id),
+    )
+    keyboard.button(
+        text=t.label("registration", "reject"),
+        callback_data=Decision(action="reject", person_id=person_id),
+    )
     return keyboard.as_markup()
 
 
@@ -489,7 +595,9 @@ async def decided(
         await callback.answer(t("registration/decision_unknown"), show_alert=True)
         return
     if registrant.status != "pending":
-        await callback.answer(t("registration/decision_already", person=registrant), show_alert=True)
+        await callback.answer(
+            t("registration/decision_already", person=registrant), show_alert=True
+        )
         await drop_buttons(callback)
         return
 
@@ -504,14 +612,21 @@ async def decided(
         await callback.message.reply(t("registration/decision_done", person=registrant))
     registrant_texts = texts.bind(registrant.locale)
     try:
-        await bot.send_message(registrant.telegram_id, registrant_texts(f"registration/{registrant.status}", person=registrant))
+        await bot.send_message(
+            registrant.telegram_id,
+            registrant_texts(f"registration/{registrant.status}", person=registrant),
+        )
     except TelegramAPIError as error:
         log.warning("could not tell person %s of the decision: %s", registrant.id, error.message)
 
 
 @router.message(Command("pending"), F.chat.type == "private")
 async def list_pending(
-    message: Message, session: AsyncSession, community: Community, is_facilitator: bool, t: LocalTexts
+    message: Message,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
 ) -> None:
     if not is_facilitator:
         await message.answer(t("common/facilitators_only"))
@@ -522,9 +637,21 @@ async def list_pending(
         return
     await message.answer(t("registration/pending_count", count=len(pending)))
     for registrant in pending:
-        other_pocs = await people.approved_pocs_of_bso(session, registrant.bso_id, exclude_person_id=registrant.id) if registrant.bso_id else []
+        other_pocs = (
+            await people.approved_pocs_of_bso(
+                session, registrant.bso_id, exclude_person_id=registrant.id
+            )
+            if registrant.bso_id
+            else []
+        )
         await message.answer(
-            t("registration/review", person=registrant, bso_name=registrant.bso.name if registrant.bso else "", new_bso=False, other_pocs=other_pocs),
+            t(
+                "registration/review",
+                person=registrant,
+                bso_name=registrant.bso.name if registrant.bso else "",
+                new_bso=False,
+                other_pocs=other_pocs,
+            ),
             reply_markup=decision_keyboard(t, registrant.id),
         )
 
@@ -533,23 +660,59 @@ async def list_pending(
 
 
 @router.message(StateFilter(Registration), Command("skip"))
-async def skip_not_allowed(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
-    await reask(message, state, t, await current_field(state), reason=t("registration/errors/not_optional"), session=session)
+async def skip_not_allowed(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
+    await reask(
+        message,
+        state,
+        t,
+        await current_field(state),
+        reason=t("registration/errors/not_optional"),
+        session=session,
+    )
 
 
 @router.message(StateFilter(Registration), F.text.startswith("/"))
-async def command_mid_form(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
-    await reask(message, state, t, await current_field(state), reason=t("registration/errors/command_mid_form"), session=session)
+async def command_mid_form(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
+    await reask(
+        message,
+        state,
+        t,
+        await current_field(state),
+        reason=t("registration/errors/command_mid_form"),
+        session=session,
+    )
 
 
 @router.message(StateFilter(Registration))
-async def not_text(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
-    await reask(message, state, t, await current_field(state), reason=t("registration/errors/not_text"), session=session)
+async def not_text(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
+    await reask(
+        message,
+        state,
+        t,
+        await current_field(state),
+        reason=t("registration/errors/not_text"),
+        session=session,
+    )
 
 
 @router.edited_message(StateFilter(Registration))
-async def edited_mid_form(message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession) -> None:
-    await reask(message, state, t, await current_field(state), reason=t("registration/errors/edited"), session=session)
+async def edited_mid_form(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+) -> None:
+    await reask(
+        message,
+        state,
+        t,
+        await current_field(state),
+        reason=t("registration/errors/edited"),
+        session=session,
+    )
 
 
 @router.callback_query(StateFilter(Registration), RegistrationStep.filter())
@@ -572,7 +735,12 @@ async def current_field(state: FSMContext) -> str:
 
 
 async def save_answer(
-    event: Message | CallbackQuery, state: FSMContext, t: LocalTexts, session: AsyncSession, field: str, value: Any
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    t: LocalTexts,
+    session: AsyncSession,
+    field: str,
+    value: Any,
 ) -> None:
     """Store one answer, then ask the next unanswered question, or show the summary."""
     data = await state.get_data()
@@ -592,7 +760,13 @@ async def save_answer(
 
 
 async def ask(
-    event: Message | CallbackQuery, state: FSMContext, t: LocalTexts, field: str, *, session: AsyncSession | None = None, reason: str | None = None
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    t: LocalTexts,
+    field: str,
+    *,
+    session: AsyncSession | None = None,
+    reason: str | None = None,
 ) -> None:
     """Ask the question of `field`, with the buttons it offers."""
     if field in FIELD_STATES:
@@ -601,14 +775,27 @@ async def ask(
     if field == "bso" and session is not None:
         data = await state.get_data()
         for bso in await people.list_bsos(session, data["community_id"]):
-            keyboard.button(text=bso.short_name or bso.name, callback_data=RegistrationStep(action="bso", value=str(bso.id)))
+            keyboard.button(
+                text=bso.short_name or bso.name,
+                callback_data=RegistrationStep(action="bso", value=str(bso.id)),
+            )
         keyboard.adjust(2)
-        keyboard.row(button(t.label("registration", "bso_not_listed"), RegistrationStep(action="bso_new")))
+        keyboard.row(
+            button(t.label("registration", "bso_not_listed"), RegistrationStep(action="bso_new"))
+        )
     elif field == "phone":
-        keyboard.button(text=t.label("registration", "skip"), callback_data=RegistrationStep(action="skip"))
+        keyboard.button(
+            text=t.label("registration", "skip"), callback_data=RegistrationStep(action="skip")
+        )
     elif field == "language":
-        keyboard.button(text=t.label("registration", "english"), callback_data=RegistrationStep(action="language", value="en"))
-        keyboard.button(text=t.label("registration", "hindi"), callback_data=RegistrationStep(action="language", value="hi"))
+        keyboard.button(
+            text=t.label("registration", "english"),
+            callback_data=RegistrationStep(action="language", value="en"),
+        )
+        keyboard.button(
+            text=t.label("registration", "hindi"),
+            callback_data=RegistrationStep(action="language", value="hi"),
+        )
     markup = keyboard.as_markup() if keyboard.buttons else None
     text = t(f"registration/ask_{field}", reason=reason)
     await reply(event, text, reply_markup=markup)
@@ -641,16 +828,23 @@ async def show_summary(event: Message | CallbackQuery, state: FSMContext, t: Loc
     answers = (await state.get_data()).get("answers", {})
     keyboard = InlineKeyboardBuilder()
     for field in FIELDS:
-        keyboard.button(text=t.label("registration", f"edit_{field}"), callback_data=RegistrationStep(action="edit", value=field))
+        keyboard.button(
+            text=t.label("registration", f"edit_{field}"),
+            callback_data=RegistrationStep(action="edit", value=field),
+        )
     keyboard.adjust(2)
     keyboard.row(
         button(t.label("registration", "confirm"), RegistrationStep(action="confirm")),
         button(t.label("registration", "cancel"), RegistrationStep(action="cancel")),
     )
-    await reply(event, t("registration/summary", answers=answers), reply_markup=keyboard.as_markup())
+    await reply(
+        event, t("registration/summary", answers=answers), reply_markup=keyboard.as_markup()
+    )
 
 
-async def reply(event: Message | CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(
+    event: Message | CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
     message = event.message if isinstance(event, CallbackQuery) else event
     if isinstance(message, Message):
         await message.answer(text, reply_markup=reply_markup)
@@ -666,4 +860,8 @@ async def drop_buttons(callback: CallbackQuery) -> None:
         try:
             await callback.message.edit_reply_markup(reply_markup=None)
         except TelegramAPIError as error:
-            log.debug("buttons not removed from message %s: %s", callback.message.message_id, error.message)
+            log.debug(
+                "buttons not removed from message %s: %s",
+                callback.message.message_id,
+                error.message,
+            )

@@ -61,9 +61,7 @@ FIELD_WEIGHTS = {
 
 # Words that carry no meaning in a lookup. They are neither indexed nor searched.
 STOPWORDS = frozenset(
-    """a an the and or of in for to from at by with on near who which me my i is are
-    show find list all any want need buyer buyers scheme schemes
-    के का की में और से को लिए खरीदार योजना""".split()
+    ["a", "an", "the", "and", "or", "of", "in", "for", "to", "from", "at", "by", "with", "on", "near", "who", "which", "me", "my", "i", "is", "are", "show", "find", "list", "all", "any", "want", "need", "buyer", "buyers", "scheme", "schemes", "के", "का", "की", "में", "और", "से", "को", "लिए", "खरीदार", "योजना"]
 )
 
 # Abbreviations that are also English words; in a query they name a state only when

@@ -82,8 +82,8 @@ class Conversation:
                 await self.handle(line)
             except (SandboxError, ValueError, OSError) as error:
                 print(f"  ({error})")
-            for error in self.harness.errors:
-                print(f"  (the bot raised {error!r}; see the log above)")
+            for raised in self.harness.errors:
+                print(f"  (the bot raised {raised!r}; see the log above)")
             self.harness.errors.clear()
 
     def prompt(self) -> str:
@@ -113,13 +113,21 @@ class Conversation:
             forum = parts[0] == ":forum"
             if len(parts) != (3 if forum else 2):
                 raise ValueError('write :group "TITLE" or :forum "TITLE" "TOPIC"')
-            self.chat = self.server.group(parts[1], supergroup=forum, forum=forum, added_by=self.user)
+            self.chat = self.server.group(
+                parts[1], supergroup=forum, forum=forum, added_by=self.user
+            )
             self.thread_id = self.server.topic(self.chat, parts[2]) if forum else None
             await self.server.wait_idle()
             return
         if line.startswith(":file "):
             path = Path(line.removeprefix(":file ").strip()).expanduser()
-            await self.server.send_document(self.user, self.chat, path.read_bytes(), filename=path.name, thread_id=self.thread_id)
+            await self.server.send_document(
+                self.user,
+                self.chat,
+                path.read_bytes(),
+                filename=path.name,
+                thread_id=self.thread_id,
+            )
         elif line == ":sticker":
             await self.server.send_sticker(self.user, self.chat, thread_id=self.thread_id)
         else:
@@ -127,7 +135,9 @@ class Conversation:
         await self.server.wait_idle()
 
     async def press(self, number: int) -> None:
-        message = self.server.last_bot_message(self.chat, thread_id=self.thread_id, with_buttons=True)
+        message = self.server.last_bot_message(
+            self.chat, thread_id=self.thread_id, with_buttons=True
+        )
         texts = message.button_texts() if message else []
         if not 1 <= number <= len(texts):
             raise ValueError(f"no button {number} here; the latest message has {len(texts)}")

@@ -116,4 +116,3 @@ class SandboxHarness:
 
     async def settle(self) -> None:
         await self.server.wait_idle()
-

@@ -78,7 +78,11 @@ class ScriptPlayer:
     def print_bot_message(self, message: BotMessage, *, edited: bool = False) -> None:
         label = self.labels.get(message.chat_id, str(message.chat_id))
         verb = "edited" if edited else "bot"
-        body = message.text if message.kind == "text" else f"[{message.kind} {message.document_name or ''}] {message.text}"
+        body = (
+            message.text
+            if message.kind == "text"
+            else f"[{message.kind} {message.document_name or ''}] {message.text}"
+        )
         lines = body.splitlines() or [""]
         self.out.write(f"    {verb} → {label}: {lines[0]}\n")
         for line in lines[1:]:
@@ -139,7 +143,9 @@ class ScriptPlayer:
         options = dict(part.split("=", 1) for part in parts[2:] if "=" in part)
         unknown = set(options) - {"username", "language", "name"}
         if unknown:
-            raise ScriptError(f"unknown person option {', '.join(sorted(unknown))}; use username, language or name")
+            raise ScriptError(
+                f"unknown person option {', '.join(sorted(unknown))}; use username, language or name"
+            )
         self.server.user(
             parts[1],
             username=options.get("username"),
@@ -157,7 +163,9 @@ class ScriptPlayer:
             moment = dt.datetime.fromisoformat(f"{match[1]}T{match[2]}").replace(tzinfo=zone)
             self.harness.clock.set(moment)
         else:
-            raise ScriptError(f"cannot read {line!r}: write `clock +3d`, `clock +2h` or `clock 2026-12-07 10:00`")
+            raise ScriptError(
+                f"cannot read {line!r}: write `clock +3d`, `clock +2h` or `clock 2026-12-07 10:00`"
+            )
         self.out.write(f"-- clock is now {self.harness.clock.now():%Y-%m-%d %H:%M} UTC\n")
 
     def locate(self, user: SandboxUser, match: re.Match[str]) -> Where:
@@ -167,7 +175,12 @@ class ScriptPlayer:
             self.labels[chat.id] = label
             return Where(chat, None, label)
         title = match["title"]
-        chat = self.server.group(title, supergroup=match["kind"] == "supergroup", forum=bool(match["topic"]), added_by=user)
+        chat = self.server.group(
+            title,
+            supergroup=match["kind"] == "supergroup",
+            forum=bool(match["topic"]),
+            added_by=user,
+        )
         thread_id = self.server.topic(chat, match["topic"]) if match["topic"] else None
         label = f'{match["kind"]} "{title}"'
         self.labels[chat.id] = label
@@ -181,7 +194,9 @@ class ScriptPlayer:
             await self.server.press(user, chat, rest[1:-1], thread_id=thread_id)
         elif rest.startswith("file "):
             path = self.resolve(rest.removeprefix("file ").strip())
-            await self.server.send_document(user, chat, path.read_bytes(), filename=path.name, thread_id=thread_id)
+            await self.server.send_document(
+                user, chat, path.read_bytes(), filename=path.name, thread_id=thread_id
+            )
         elif rest.startswith("photo "):
             path = self.resolve(rest.removeprefix("photo ").strip())
             await self.server.send_photo(user, chat, path.read_bytes(), thread_id=thread_id)
@@ -212,9 +227,13 @@ class ScriptPlayer:
             messages = [latest] if latest else []
         found = any(text.casefold() in _searchable(message).casefold() for message in messages)
         if found != present:
-            seen = " | ".join(_searchable(message)[:200] for message in messages) or "no bot message"
+            seen = (
+                " | ".join(_searchable(message)[:200] for message in messages) or "no bot message"
+            )
             wanted = "to contain" if present else "not to contain"
-            self.fail(f"expected the bot's reply in {where.label} {wanted} {text!r}; it was: {seen}")
+            self.fail(
+                f"expected the bot's reply in {where.label} {wanted} {text!r}; it was: {seen}"
+            )
         else:
             self.out.write(f"    ✓ {where.label} {'has' if present else 'lacks'} {text!r}\n")
 

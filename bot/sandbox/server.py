@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -128,7 +128,7 @@ class SandboxServer(UserActions, BotApiMethods):
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
+        server = cast(asyncio.Server, site._server)
         assert server is not None and server.sockets
         self._host = host
         self._port = server.sockets[0].getsockname()[1]
