@@ -56,35 +56,135 @@ RAW_QUERY = text(
 )
 
 CITIES = {
-    "Nashik": "Maharashtra", "Pune": "Maharashtra", "Nagpur": "Maharashtra",
-    "Ratnagiri": "Maharashtra", "Aurangabad": "Maharashtra", "Indore": "Madhya Pradesh",
-    "Bhopal": "Madhya Pradesh", "Ujjain": "Madhya Pradesh", "Patna": "Bihar",
-    "Muzaffarpur": "Bihar", "Lucknow": "Uttar Pradesh", "Agra": "Uttar Pradesh",
-    "Varanasi": "Uttar Pradesh", "Jaipur": "Rajasthan", "Jodhpur": "Rajasthan",
-    "Ahmedabad": "Gujarat", "Surat": "Gujarat", "Rajkot": "Gujarat",
-    "Bengaluru": "Karnataka", "Kolar": "Karnataka", "Hubballi": "Karnataka",
-    "Mysuru": "Karnataka", "Hyderabad": "Telangana", "Warangal": "Telangana",
-    "Guntur": "Andhra Pradesh", "Vijayawada": "Andhra Pradesh", "Chennai": "Tamil Nadu",
-    "Coimbatore": "Tamil Nadu", "Madurai": "Tamil Nadu", "Kolkata": "West Bengal",
-    "Siliguri": "West Bengal", "Bhubaneswar": "Odisha", "Koraput": "Odisha",
-    "Ranchi": "Jharkhand", "New Delhi": "Delhi", "Ludhiana": "Punjab",
-    "Karnal": "Haryana", "Guwahati": "Assam", "Kochi": "Kerala", "Raipur": "Chhattisgarh",
+    "Nashik": "Maharashtra",
+    "Pune": "Maharashtra",
+    "Nagpur": "Maharashtra",
+    "Ratnagiri": "Maharashtra",
+    "Aurangabad": "Maharashtra",
+    "Indore": "Madhya Pradesh",
+    "Bhopal": "Madhya Pradesh",
+    "Ujjain": "Madhya Pradesh",
+    "Patna": "Bihar",
+    "Muzaffarpur": "Bihar",
+    "Lucknow": "Uttar Pradesh",
+    "Agra": "Uttar Pradesh",
+    "Varanasi": "Uttar Pradesh",
+    "Jaipur": "Rajasthan",
+    "Jodhpur": "Rajasthan",
+    "Ahmedabad": "Gujarat",
+    "Surat": "Gujarat",
+    "Rajkot": "Gujarat",
+    "Bengaluru": "Karnataka",
+    "Kolar": "Karnataka",
+    "Hubballi": "Karnataka",
+    "Mysuru": "Karnataka",
+    "Hyderabad": "Telangana",
+    "Warangal": "Telangana",
+    "Guntur": "Andhra Pradesh",
+    "Vijayawada": "Andhra Pradesh",
+    "Chennai": "Tamil Nadu",
+    "Coimbatore": "Tamil Nadu",
+    "Madurai": "Tamil Nadu",
+    "Kolkata": "West Bengal",
+    "Siliguri": "West Bengal",
+    "Bhubaneswar": "Odisha",
+    "Koraput": "Odisha",
+    "Ranchi": "Jharkhand",
+    "New Delhi": "Delhi",
+    "Ludhiana": "Punjab",
+    "Karnal": "Haryana",
+    "Guwahati": "Assam",
+    "Kochi": "Kerala",
+    "Raipur": "Chhattisgarh",
 }
-NAME_PREFIXES = (
-    "Harit Kesar Ojas Tapti Megh Urja Jivan Prakriti Devika Aranya Chandan Ekta Narmada "
-    "Sarthi Kaveri Godavari Indus Lakshya Baliraja Dhruva Gauri Amrit Rasa Vasudha "
-    "Annapurna Krishi Sahyadri Satpura Ganga Yamuna Shivneri Bhoomi Kisan Sona Hari "
-    "Nandi Vanya Pragati Samruddhi Unnati"
-).split()
-NAME_CORES = (
-    "Agro Foods Fresh Naturals Organics Agritech Global Farm Harvest Greens Spices "
-    "Produce Valley Trade Supply Retail Exports Overseas Ventures"
-).split()
-NAME_FORMS = ("Processors", "Exports", "Traders", "Industries", "Supermarkets", "Online",
-              "Commission Agents", "Hospitality Supplies", "Connect", "Wholesale")
+NAME_PREFIXES = [
+    "Harit",
+    "Kesar",
+    "Ojas",
+    "Tapti",
+    "Megh",
+    "Urja",
+    "Jivan",
+    "Prakriti",
+    "Devika",
+    "Aranya",
+    "Chandan",
+    "Ekta",
+    "Narmada",
+    "Sarthi",
+    "Kaveri",
+    "Godavari",
+    "Indus",
+    "Lakshya",
+    "Baliraja",
+    "Dhruva",
+    "Gauri",
+    "Amrit",
+    "Rasa",
+    "Vasudha",
+    "Annapurna",
+    "Krishi",
+    "Sahyadri",
+    "Satpura",
+    "Ganga",
+    "Yamuna",
+    "Shivneri",
+    "Bhoomi",
+    "Kisan",
+    "Sona",
+    "Hari",
+    "Nandi",
+    "Vanya",
+    "Pragati",
+    "Samruddhi",
+    "Unnati",
+]
+NAME_CORES = [
+    "Agro",
+    "Foods",
+    "Fresh",
+    "Naturals",
+    "Organics",
+    "Agritech",
+    "Global",
+    "Farm",
+    "Harvest",
+    "Greens",
+    "Spices",
+    "Produce",
+    "Valley",
+    "Trade",
+    "Supply",
+    "Retail",
+    "Exports",
+    "Overseas",
+    "Ventures",
+]
+NAME_FORMS = (
+    "Processors",
+    "Exports",
+    "Traders",
+    "Industries",
+    "Supermarkets",
+    "Online",
+    "Commission Agents",
+    "Hospitality Supplies",
+    "Connect",
+    "Wholesale",
+)
 LEGAL_FORMS = ("Pvt Ltd", "LLP", "Ltd", "", "Co")
-PEOPLE = ("Sunita Patil", "Ravi Kulkarni", "Geeta Sharma", "Deepak Yadav", "Rekha Verma",
-          "Anil Reddy", "Meena Iyer", "Kiran Gowda", "Ajay Das", "Farida Khan")
+PEOPLE = (
+    "Sunita Patil",
+    "Ravi Kulkarni",
+    "Geeta Sharma",
+    "Deepak Yadav",
+    "Rekha Verma",
+    "Anil Reddy",
+    "Meena Iyer",
+    "Kiran Gowda",
+    "Ajay Das",
+    "Farida Khan",
+)
 QUALITY = (
     "Graded and packed to retailer specification",
     "Consistent grade, moisture and size; FSSAI-compliant handling",
@@ -104,8 +204,12 @@ def generate_buyers(count: int) -> list[dict]:
     buyers: list[dict] = []
     used_keys: set[str] = set()
     for number in range(1, count + 1):
-        parts = [rng.choice(NAME_PREFIXES), rng.choice(NAME_CORES), rng.choice(NAME_FORMS),
-                 rng.choice(LEGAL_FORMS)]
+        parts = [
+            rng.choice(NAME_PREFIXES),
+            rng.choice(NAME_CORES),
+            rng.choice(NAME_FORMS),
+            rng.choice(LEGAL_FORMS),
+        ]
         name = " ".join(part for part in parts if part)
         city = rng.choice(cities)
         if name_key(name) in used_keys:
@@ -113,30 +217,40 @@ def generate_buyers(count: int) -> list[dict]:
         if name_key(name) in used_keys:
             name = f"{name} {number}"
         used_keys.add(name_key(name))
-        buyers.append({
-            "id": number,
-            "community_id": COMMUNITY_ID,
-            "name": name,
-            "name_key": name_key(name),
-            "buyer_type": rng.choice(types),
-            "commodities": rng.sample(commodities, rng.randint(1, 3)),
-            "city": city,
-            "state": CITIES[city],
-            "regions_sourced": rng.sample(states, rng.randint(0, 3)),
-            "volume": f"{rng.choice((5, 10, 20, 50, 100))} tonnes/month",
-            "quality": rng.choice(QUALITY),
-            "payment_terms": f"Net {rng.choice((7, 15, 21, 30, 45))} days",
-            "contact_person": rng.choice(PEOPLE),
-            "phone": f"+91{rng.randint(6_000_000_000, 9_999_999_999)}",
-            "email": None,
-            "verified_by": None,
-            "verified_on": None,
-            "notes": None,
-        })
+        buyers.append(
+            {
+                "id": number,
+                "community_id": COMMUNITY_ID,
+                "name": name,
+                "name_key": name_key(name),
+                "buyer_type": rng.choice(types),
+                "commodities": rng.sample(commodities, rng.randint(1, 3)),
+                "city": city,
+                "state": CITIES[city],
+                "regions_sourced": rng.sample(states, rng.randint(0, 3)),
+                "volume": f"{rng.choice((5, 10, 20, 50, 100))} tonnes/month",
+                "quality": rng.choice(QUALITY),
+                "payment_terms": f"Net {rng.choice((7, 15, 21, 30, 45))} days",
+                "contact_person": rng.choice(PEOPLE),
+                "phone": f"+91{rng.randint(6_000_000_000, 9_999_999_999)}",
+                "email": None,
+                "verified_by": None,
+                "verified_on": None,
+                "notes": None,
+            }
+        )
     return buyers
 
 
-async def load(engine, buyers: list[dict]) -> int:
+# The index proposed for storage/models.py: it covers the lookup, so the database reads
+# entity ids, fields and weights from the index without visiting table rows.
+COVERING_INDEX = text(
+    "CREATE INDEX ix_search_terms_covering "
+    "ON search_terms (community_id, kind, term, field, entity_id, weight)"
+)
+
+
+async def load(engine, buyers: list[dict], covering_index: bool) -> int:
     """Create the tables and bulk-insert the buyers and their search terms."""
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.drop_all)
@@ -154,6 +268,8 @@ async def load(engine, buyers: list[dict]) -> int:
             await connection.execute(insert(Buyer), chunk)
             await connection.execute(insert(SearchTerm), terms)
     async with engine.begin() as connection:
+        if covering_index:
+            await connection.execute(COVERING_INDEX)
         if engine.dialect.name == "sqlite":
             await connection.execute(text("ANALYZE"))
         else:
@@ -190,32 +306,43 @@ async def measure(engine, rounds: int) -> tuple[list[float], list[float], dict[s
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="database to fill (its tables are dropped); "
-                        "default: a new SQLite file in a temporary directory")
+    parser.add_argument(
+        "--database-url",
+        help="database to fill (its tables are dropped); "
+        "default: a new SQLite file in a temporary directory",
+    )
     parser.add_argument("--buyers", type=int, default=100_000, help="number of buyers")
-    parser.add_argument("--rounds", type=int, default=20,
-                        help="times each query is timed")
+    parser.add_argument("--rounds", type=int, default=20, help="times each query is timed")
+    parser.add_argument(
+        "--covering-index",
+        action="store_true",
+        help="also create the covering index on search_terms proposed for storage/models.py",
+    )
     args = parser.parse_args()
 
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/lookup.db"
     engine = create_engine(url)
     started = time.perf_counter()
     buyers = generate_buyers(args.buyers)
-    term_count = await load(engine, buyers)
-    print(f"database: {engine.dialect.name}; loaded {len(buyers)} buyers and "
-          f"{term_count} search terms in {time.perf_counter() - started:.1f} s")
+    term_count = await load(engine, buyers, args.covering_index)
+    index_note = " with the covering index" if args.covering_index else ""
+    print(
+        f"database: {engine.dialect.name}{index_note}; loaded {len(buyers)} buyers and "
+        f"{term_count} search terms in {time.perf_counter() - started:.1f} s"
+    )
 
     search_ms, raw_ms, totals = await measure(engine, args.rounds)
     await engine.dispose()
     per_query = len(QUERIES)
     for index, query in enumerate(QUERIES):
         samples = search_ms[index::per_query]
-        print(f"  {query!r}: {totals[query]} results, median "
-              f"{statistics.median(samples):.2f} ms")
+        print(f"  {query!r}: {totals[query]} results, median {statistics.median(samples):.2f} ms")
     median = statistics.median(search_ms)
     raw_median = statistics.median(raw_ms)
-    print(f"median_ms={median:.2f} p95_ms={percentile(search_ms, 0.95):.2f} "
-          f"raw_median_ms={raw_median:.2f} ratio={median / raw_median:.1f}")
+    print(
+        f"median_ms={median:.2f} p95_ms={percentile(search_ms, 0.95):.2f} "
+        f"raw_median_ms={raw_median:.2f} ratio={median / raw_median:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -108,8 +108,7 @@ class ImportReport:
         ]
         for merge in self.merged:
             lines.append(
-                f"Row {merge.row} merged into row {merge.into_row}: same name as "
-                f"{merge.name}."
+                f"Row {merge.row} merged into row {merge.into_row}: same name as {merge.name}."
             )
         if self.blank_rows:
             lines.append(f"{_plural(self.blank_rows, 'blank row')} skipped.")
@@ -133,46 +132,114 @@ def _plural(count: int, noun: str) -> str:
 # matches "commodityies".
 BUYER_HEADERS: dict[str, tuple[str, ...]] = {
     "name": (
-        "buyername", "name", "company", "companyname", "buyer", "firm", "firmname",
-        "organisation", "organization", "organisationname", "organizationname",
-        "businessname", "nameofbuyer", "खरीदार", "खरीदारकानाम", "नाम",
+        "buyername",
+        "name",
+        "company",
+        "companyname",
+        "buyer",
+        "firm",
+        "firmname",
+        "organisation",
+        "organization",
+        "organisationname",
+        "organizationname",
+        "businessname",
+        "nameofbuyer",
+        "खरीदार",
+        "खरीदारकानाम",
+        "नाम",
     ),
     "buyer_type": (
-        "buyertype", "typeofbuyer", "type", "category", "buyercategory", "typeofbusiness",
+        "buyertype",
+        "typeofbuyer",
+        "type",
+        "category",
+        "buyercategory",
+        "typeofbusiness",
         "businesstype",
     ),
     "commodities": (
-        "commodities", "commodity", "commodityies", "commoditys", "crops", "crop",
-        "products", "product", "produce", "items", "फसल", "उत्पाद",
+        "commodities",
+        "commodity",
+        "commodityies",
+        "commoditys",
+        "crops",
+        "crop",
+        "products",
+        "product",
+        "produce",
+        "items",
+        "फसल",
+        "उत्पाद",
     ),
     "city": ("city", "town", "district", "location", "place", "शहर"),
     "state": ("state", "stateut", "statename", "राज्य"),
     "regions_sourced": (
-        "regionssourced", "regionsourced", "sourcingregions", "sourcingstates",
-        "sourcesfrom", "sourcingfrom", "regions", "procurementareas", "procurementstates",
+        "regionssourced",
+        "regionsourced",
+        "sourcingregions",
+        "sourcingstates",
+        "sourcesfrom",
+        "sourcingfrom",
+        "regions",
+        "procurementareas",
+        "procurementstates",
     ),
     "volume": (
-        "minvolume", "minimumvolume", "volume", "quantity", "minqty", "minimumquantity",
-        "moq", "volumerequired",
+        "minvolume",
+        "minimumvolume",
+        "volume",
+        "quantity",
+        "minqty",
+        "minimumquantity",
+        "moq",
+        "volumerequired",
     ),
     "quality": (
-        "qualityrequirements", "quality", "qualityspecs", "qualityspecifications",
-        "specifications", "grade",
+        "qualityrequirements",
+        "quality",
+        "qualityspecs",
+        "qualityspecifications",
+        "specifications",
+        "grade",
     ),
     "payment_terms": ("paymentterms", "payment", "paymentterm", "terms"),
     "contact_person": (
-        "contactperson", "contactname", "contactpersonname", "person", "keycontact",
+        "contactperson",
+        "contactname",
+        "contactpersonname",
+        "person",
+        "keycontact",
     ),
     "phone": (
-        "phone", "phoneno", "phonenumber", "mobile", "mobileno", "mobilenumber", "mob",
-        "mobno", "contactno", "contactnumber", "whatsapp", "whatsappno", "whatsappnumber",
-        "telephone", "tel", "मोबाइल", "फोन",
+        "phone",
+        "phoneno",
+        "phonenumber",
+        "mobile",
+        "mobileno",
+        "mobilenumber",
+        "mob",
+        "mobno",
+        "contactno",
+        "contactnumber",
+        "whatsapp",
+        "whatsappno",
+        "whatsappnumber",
+        "telephone",
+        "tel",
+        "मोबाइल",
+        "फोन",
     ),
     "email": ("email", "emailid", "emailaddress", "mail", "mailid"),
     "verified_by": ("verifiedby", "checkedby", "addedby", "source"),
     "verified_on": (
-        "verifiedon", "dateverified", "verificationdate", "lastverified", "verified",
-        "date", "dateofverification",
+        "verifiedon",
+        "dateverified",
+        "verificationdate",
+        "lastverified",
+        "verified",
+        "date",
+        "dateofverification",
     ),
     "notes": ("notes", "note", "remarks", "remark", "comments", "comment"),
 }
@@ -183,8 +250,13 @@ SCHEME_HEADERS: dict[str, tuple[str, ...]] = {
     "level": ("level", "schemelevel", "centralorstate", "centralstate"),
     "state": ("state", "stateut", "statename", "राज्य"),
     "department": (
-        "department", "dept", "ministry", "ministrydepartment", "agency",
-        "implementingagency", "nodalagency",
+        "department",
+        "dept",
+        "ministry",
+        "ministrydepartment",
+        "agency",
+        "implementingagency",
+        "nodalagency",
     ),
     "theme": ("theme", "category", "sector", "area", "type"),
     "benefit": ("benefit", "benefits", "support", "assistance", "whatyouget"),
@@ -192,8 +264,14 @@ SCHEME_HEADERS: dict[str, tuple[str, ...]] = {
     "documents": ("documents", "documentsrequired", "docs", "requireddocuments"),
     "link": ("link", "url", "website", "weblink", "portal"),
     "last_verified": (
-        "lastverified", "verifiedon", "dateverified", "lastupdated", "updated", "asof",
-        "verified", "date",
+        "lastverified",
+        "verifiedon",
+        "dateverified",
+        "lastupdated",
+        "updated",
+        "asof",
+        "verified",
+        "date",
     ),
 }
 
@@ -270,8 +348,8 @@ def _decode(data: bytes, result: ParseResult) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    # Excel on Windows saves "CSV" in the ANSI code page; cp1252 leaves five bytes
-    # undefined, and latin-1 decodes any byte, so it is the last resort.
+    # Excel on Windows saves "CSV" in the ANSI code page, usually cp1252. Five bytes are
+    # undefined in cp1252, so latin-1, which decodes any byte, is the last resort.
     for encoding in ("cp1252", "latin-1"):
         try:
             text = data.decode(encoding)
@@ -280,7 +358,7 @@ def _decode(data: bytes, result: ParseResult) -> str:
         result.encoding = encoding
         result.warnings.append(
             f"The file is not UTF-8, so it was read as {encoding}; Hindi text may be "
-            "garbled. Save it as \"CSV UTF-8\" to keep it."
+            'garbled. Save it as "CSV UTF-8" to keep it.'
         )
         return text
     raise AssertionError("latin-1 decodes every byte string")
@@ -316,19 +394,36 @@ def _is_blank(values: list[Any]) -> bool:
 
 # --- Row validation ---------------------------------------------------------------------
 
-# Longest text each String column holds (see storage/models.py).
+# Maximum length of each String column (see storage/models.py).
 _MAX_LENGTHS = {
-    "name": 255, "city": 128, "volume": 255, "payment_terms": 255, "contact_person": 255,
-    "email": 255, "verified_by": 255, "short_name": 64, "department": 255, "theme": 64,
+    "name": 255,
+    "city": 128,
+    "volume": 255,
+    "payment_terms": 255,
+    "contact_person": 255,
+    "email": 255,
+    "verified_by": 255,
+    "short_name": 64,
+    "department": 255,
+    "theme": 64,
     "link": 512,
 }
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _LEVELS = {
-    "central": "central", "centre": "central", "center": "central", "national": "central",
-    "union": "central", "centralgovernment": "central", "goi": "central",
-    "governmentofindia": "central", "केंद्र": "central", "केंद्रीय": "central",
-    "state": "state", "stategovernment": "state", "राज्य": "state",
+    "central": "central",
+    "centre": "central",
+    "center": "central",
+    "national": "central",
+    "union": "central",
+    "centralgovernment": "central",
+    "goi": "central",
+    "governmentofindia": "central",
+    "केंद्र": "central",
+    "केंद्रीय": "central",
+    "state": "state",
+    "stategovernment": "state",
+    "राज्य": "state",
 }
 
 _LIST_FIELDS = ("commodities", "regions_sourced")
@@ -371,8 +466,16 @@ def _state_field(value: Any, reasons: list[str]) -> str | None:
 
 def _buyer_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for model_field in ("name", "city", "volume", "quality", "payment_terms",
-                        "contact_person", "verified_by", "notes"):
+    for model_field in (
+        "name",
+        "city",
+        "volume",
+        "quality",
+        "payment_terms",
+        "contact_person",
+        "verified_by",
+        "notes",
+    ):
         if model_field in cells:
             values[model_field] = _text_field(model_field, cells[model_field], reasons)
 
@@ -414,8 +517,15 @@ def _buyer_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
 
 def _scheme_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for model_field in ("name", "short_name", "department", "benefit", "eligibility",
-                        "documents", "link"):
+    for model_field in (
+        "name",
+        "short_name",
+        "department",
+        "benefit",
+        "eligibility",
+        "documents",
+        "link",
+    ):
         if model_field in cells:
             values[model_field] = _text_field(model_field, cells[model_field], reasons)
     if not values.get("name"):
@@ -479,9 +589,9 @@ def _parse(
 
     # The header is the first row with any text; rows above it are not counted.
     header: list[Any] | None = None
-    for _number, values in rows:
-        if not _is_blank(values):
-            header = values
+    for _number, cells in rows:
+        if not _is_blank(cells):
+            header = cells
             break
     if header is None:
         raise ImportFileError(f"{filename} is empty: no header row was found")
@@ -513,7 +623,7 @@ def _parse(
             result.errors.append(RowError(row=number, reasons=reasons, name=name))
             continue
 
-        key = name_key(name)
+        key = name_key(name or "")
         if count_letters(key) == 0:
             result.errors.append(
                 RowError(row=number, reasons=["the name has no letters"], name=name)

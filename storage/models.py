@@ -168,7 +168,16 @@ class SearchTerm(Base):
 
     __tablename__ = "search_terms"
     __table_args__ = (
-        Index("ix_search_terms_lookup", "community_id", "kind", "term"),
+        # Covering index: a lookup reads entity ids and weights without touching the table.
+        Index(
+            "ix_search_terms_lookup",
+            "community_id",
+            "kind",
+            "term",
+            "field",
+            "entity_id",
+            "weight",
+        ),
         Index("ix_search_terms_entity", "kind", "entity_id"),
     )
 

@@ -132,11 +132,15 @@ for _number in range(1, 13):
 _MONTHS["sept"] = 9
 
 _SERIAL_RE = re.compile(r"^\d{4,6}(?:\.\d+)?$")
-_ISO_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_ISO_RE = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
 _DMY_RE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
 _YEAR_MONTH_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
 _MONTH_YEAR_RE = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
-_DAY_NAMED_MONTH_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]+([a-z]+)\.?[\s\-/.,]+(\d{2}|\d{4})$")
+_DAY_NAMED_MONTH_RE = re.compile(
+    r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]+([a-z]+)\.?[\s\-/.,]+(\d{2}|\d{4})$"
+)
 _NAMED_MONTH_DAY_RE = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
 _NAMED_MONTH_YEAR_RE = re.compile(r"^([a-z]+)\.?[\s\-/.,]+(\d{2}|\d{4})$")
 
@@ -179,17 +183,17 @@ def parse_date(value: object) -> dt.date:
         month, year = (int(part) for part in match.groups())
         return _build_date(text, year, month, 1)
     if match := _DAY_NAMED_MONTH_RE.match(lowered):
-        day, month_name, year = match.groups()
+        day_text, month_name, year_text = match.groups()
         month = _month_number(text, month_name)
-        return _build_date(text, _full_year(int(year)), month, int(day))
+        return _build_date(text, _full_year(int(year_text)), month, int(day_text))
     if match := _NAMED_MONTH_DAY_RE.match(lowered):
-        month_name, day, year = match.groups()
+        month_name, day_text, year_text = match.groups()
         month = _month_number(text, month_name)
-        return _build_date(text, int(year), month, int(day))
+        return _build_date(text, int(year_text), month, int(day_text))
     if match := _NAMED_MONTH_YEAR_RE.match(lowered):
-        month_name, year = match.groups()
+        month_name, year_text = match.groups()
         month = _month_number(text, month_name)
-        return _build_date(text, _full_year(int(year)), month, 1)
+        return _build_date(text, _full_year(int(year_text)), month, 1)
     raise ValueError(
         f"{text} is not a date in a known form; write it as DD/MM/YYYY (like 25/10/2024) "
         "or YYYY-MM-DD"
@@ -477,25 +481,66 @@ BUYER_TYPES = (
 # Compact folded spellings (see `_compact`) of each buyer type.
 _BUYER_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
     "processor": (
-        "processor", "processors", "processing", "processingunit", "foodprocessor",
-        "agroprocessor", "miller", "millers", "prosessor", "प्रोसेसर", "प्रसंस्करण",
+        "processor",
+        "processors",
+        "processing",
+        "processingunit",
+        "foodprocessor",
+        "agroprocessor",
+        "miller",
+        "millers",
+        "prosessor",
+        "प्रोसेसर",
+        "प्रसंस्करण",
     ),
     "exporter": ("exporter", "exporters", "export", "exports", "exporthouse", "निर्यातक"),
     "modern trade": (
-        "moderntrade", "modernretail", "mt", "supermarket", "supermarkets", "hypermarket",
-        "retailchain", "organisedretail", "organizedretail",
+        "moderntrade",
+        "modernretail",
+        "mt",
+        "supermarket",
+        "supermarkets",
+        "hypermarket",
+        "retailchain",
+        "organisedretail",
+        "organizedretail",
     ),
     "e-commerce": (
-        "ecommerce", "ecom", "online", "onlineplatform", "etailer", "quickcommerce", "ईकॉमर्स",
+        "ecommerce",
+        "ecom",
+        "online",
+        "onlineplatform",
+        "etailer",
+        "quickcommerce",
+        "ईकॉमर्स",
     ),
     "institutional": (
-        "institutional", "institution", "institutions", "institutionalbuyer", "horeca",
-        "hotel", "hotels", "caterer", "catering", "government", "govt",
+        "institutional",
+        "institution",
+        "institutions",
+        "institutionalbuyer",
+        "horeca",
+        "hotel",
+        "hotels",
+        "caterer",
+        "catering",
+        "government",
+        "govt",
     ),
     "aggregator": ("aggregator", "aggregators", "aggregation", "collector", "consolidator"),
     "wholesaler": (
-        "wholesaler", "wholesalers", "wholesale", "trader", "traders", "commissionagent",
-        "mandi", "mandi trader", "thok", "थोक", "थोकव्यापारी", "व्यापारी",
+        "wholesaler",
+        "wholesalers",
+        "wholesale",
+        "trader",
+        "traders",
+        "commissionagent",
+        "mandi",
+        "mandi trader",
+        "thok",
+        "थोक",
+        "थोकव्यापारी",
+        "व्यापारी",
     ),
     "retailer": ("retailer", "retailers", "retail", "shop", "store", "खुदरा"),
     "other": ("other", "others"),

@@ -67,6 +67,7 @@ async def _store(
     )
     keys = [record.values["name_key"] for record in parsed.records]
     existing: dict[str, Any] = {}
+    found: Any
     for start in range(0, len(keys), _CHUNK):
         found = await session.scalars(
             select(model).where(
@@ -74,14 +75,14 @@ async def _store(
                 model.name_key.in_(keys[start : start + _CHUNK]),
             )
         )
-        existing.update((entity.name_key, entity) for entity in found)
+        existing.update((entity.name_key, entity) for entity in found.all())
 
     changed: list[Any] = []
     for record in parsed.records:
         values = record.values
         entity = existing.get(values["name_key"])
         if entity is None:
-            defaults = {name: [] for name in _LIST_DEFAULTS[parsed.kind]}
+            defaults: dict[str, list[str]] = {name: [] for name in _LIST_DEFAULTS[parsed.kind]}
             entity = model(community_id=community_id, **{**defaults, **values})
             session.add(entity)
             changed.append(entity)
@@ -193,13 +194,19 @@ async def get_scheme(session: AsyncSession, community_id: int, scheme_id: int) -
 
 async def count_buyers(session: AsyncSession, community_id: int) -> int:
     """Count the buyers of one community."""
-    return await session.scalar(
-        select(func.count()).select_from(Buyer).where(Buyer.community_id == community_id)
-    ) or 0
+    return (
+        await session.scalar(
+            select(func.count()).select_from(Buyer).where(Buyer.community_id == community_id)
+        )
+        or 0
+    )
 
 
 async def count_schemes(session: AsyncSession, community_id: int) -> int:
     """Count the schemes of one community."""
-    return await session.scalar(
-        select(func.count()).select_from(Scheme).where(Scheme.community_id == community_id)
-    ) or 0
+    return (
+        await session.scalar(
+            select(func.count()).select_from(Scheme).where(Scheme.community_id == community_id)
+        )
+        or 0
+    )

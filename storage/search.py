@@ -20,7 +20,7 @@ from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,8 +36,8 @@ from storage.normalize import (
     words,
 )
 
-# Weight of a match per field. A commodity or the state where a buyer sits says more
-# about a buyer than a word in its notes, so those rank first.
+# Weight of a match per field. A commodity or the buyer's own state is a stronger
+# signal than a word in its notes, so those fields weigh more.
 FIELD_WEIGHTS = {
     "buyer": {
         "commodity": 10,
@@ -61,10 +61,54 @@ FIELD_WEIGHTS = {
 
 # Words that carry no meaning in a lookup. They are neither indexed nor searched.
 STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "of", "in", "for", "to", "from", "at", "by", "with", "on", "near", "who", "which", "me", "my", "i", "is", "are", "show", "find", "list", "all", "any", "want", "need", "buyer", "buyers", "scheme", "schemes", "के", "का", "की", "में", "और", "से", "को", "लिए", "खरीदार", "योजना"]
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "in",
+        "for",
+        "to",
+        "from",
+        "at",
+        "by",
+        "with",
+        "on",
+        "near",
+        "who",
+        "which",
+        "me",
+        "my",
+        "i",
+        "is",
+        "are",
+        "show",
+        "find",
+        "list",
+        "all",
+        "any",
+        "want",
+        "need",
+        "buyer",
+        "buyers",
+        "scheme",
+        "schemes",
+        "के",
+        "का",
+        "की",
+        "में",
+        "और",
+        "से",
+        "को",
+        "लिए",
+        "खरीदार",
+        "योजना",
+    ]
 )
 
-# Abbreviations that are also English words; in a query they name a state only when
+# Abbreviations that are also English words. In a query they name a state only when
 # typed in capitals ("OR" is Odisha, "or" is a conjunction).
 _AMBIGUOUS_ABBREVIATIONS = frozenset({"or", "as", "an", "ga", "la"})
 
@@ -75,7 +119,7 @@ _AMBIGUOUS_IN_TEXT = frozenset({"gram"})
 # "dadra and nagar haveli and daman and diu" has 8.
 _MAX_PHRASE_WORDS = 8
 
-# Longest term the `search_terms.term` column holds.
+# Maximum length of `search_terms.term`.
 _MAX_TERM_LENGTH = 128
 
 
@@ -137,8 +181,13 @@ def buyer_term_rows(buyer: Buyer | Any) -> list[dict[str, Any]]:
         # The whole city as one term serves the city facet; its words serve free text.
         terms.add("city", [fold(buyer.city), *_text_terms(buyer.city)])
     terms.add("name", _text_terms(buyer.name))
-    for text in (buyer.quality, buyer.notes, buyer.contact_person, buyer.verified_by,
-                 buyer.payment_terms):
+    for text in (
+        buyer.quality,
+        buyer.notes,
+        buyer.contact_person,
+        buyer.verified_by,
+        buyer.payment_terms,
+    ):
         terms.add("text", _text_terms(text))
     return terms.rows(buyer.community_id, "buyer", buyer.id)
 
@@ -151,8 +200,14 @@ def scheme_term_rows(scheme: Scheme | Any) -> list[dict[str, Any]]:
     """
     terms = _TermRows("scheme")
     commodities = load_commodities()
-    free_text = [scheme.name, scheme.short_name, scheme.theme, scheme.benefit,
-                 scheme.eligibility, scheme.department]
+    free_text = [
+        scheme.name,
+        scheme.short_name,
+        scheme.theme,
+        scheme.benefit,
+        scheme.eligibility,
+        scheme.department,
+    ]
     found: list[str] = []
     for text in free_text:
         found.extend(_commodities_in(text, commodities))
@@ -216,8 +271,8 @@ def invalidate_vocabulary(session: AsyncSession, community_id: int) -> None:
 
 
 def _engine_of(session: AsyncSession) -> Engine:
-    bind = session.get_bind()
-    return bind.engine if hasattr(bind, "engine") else bind
+    # A session bound to a connection reports the connection; the cache is per engine.
+    return session.get_bind().engine
 
 
 async def _vocabulary(session: AsyncSession, community_id: int, kind: str) -> _Vocabulary:
@@ -231,9 +286,7 @@ async def _vocabulary(session: AsyncSession, community_id: int, kind: str) -> _V
         .distinct()
     )
     terms = frozenset(result.all())
-    candidates = tuple(
-        sorted(t for t in terms if " " not in t and count_letters(t) >= 4)
-    )
+    candidates = tuple(sorted(t for t in terms if " " not in t and count_letters(t) >= 4))
     city_states: dict[str, set[str]] = {}
     if kind == "buyer":
         pairs = await session.execute(
@@ -242,7 +295,7 @@ async def _vocabulary(session: AsyncSession, community_id: int, kind: str) -> _V
             .distinct()
         )
         for city, state in pairs:
-            if city:
+            if city and state:
                 city_states.setdefault(fold(city), set()).add(state)
     vocabulary = _Vocabulary(
         terms=terms,
@@ -394,8 +447,9 @@ def _parse_query(query: str, kind: str, vocabulary: _Vocabulary) -> tuple[list[_
                 break
             if found:
                 facet, value = found
-                add(_Group(QueryTerm(phrase, facet, value),
-                           _facet_alternatives(kind, facet, value)))
+                add(
+                    _Group(QueryTerm(phrase, facet, value), _facet_alternatives(kind, facet, value))
+                )
                 position += size
                 matched = True
                 break
@@ -429,8 +483,9 @@ def _typo_group(word: str, kind: str, vocabulary: _Vocabulary) -> _Group | None:
     # A facet spelling wins ties: "tumeric" is turmeric even if "tumeric" were a name.
     if facet_match and (text_match is None or facet_match[1] <= text_match[1]):
         (facet, value), _distance = facet_match
-        return _Group(QueryTerm(word, facet, value, typo=True),
-                      _facet_alternatives(kind, facet, value))
+        return _Group(
+            QueryTerm(word, facet, value, typo=True), _facet_alternatives(kind, facet, value)
+        )
     if text_match:
         term = text_match[0]
         if term in vocabulary.city_states:
@@ -484,18 +539,105 @@ async def _search(
         else:
             unmatched.append(group.understood.word)
     query_terms = [group.understood for group in groups]
-    result = SearchResult(items=[], total=0, query_terms=query_terms,
-                          unmatched_words=unmatched, offset=offset, limit=limit)
+    result = SearchResult(
+        items=[],
+        total=0,
+        query_terms=query_terms,
+        unmatched_words=unmatched,
+        offset=offset,
+        limit=limit,
+    )
     if not live:
         return result
 
-    conditions = [
-        or_(*(_condition(a) for a in group.alternatives)) for group in live
-    ]
-    all_terms = sorted({a.term for group in live for a in group.alternatives})
+    conditions = [or_(*(_condition(a) for a in group.alternatives)) for group in live]
+    scores = _scores_query(community_id, kind, live, conditions)
+    if len(live) == 1:
+        await _fetch_by_tiers(session, model, community_id, kind, conditions, scores, result)
+    else:
+        await _fetch_joined(session, model, community_id, scores, result)
+    return result
+
+
+async def _fetch_joined(
+    session: AsyncSession,
+    model: type[Buyer] | type[Scheme],
+    community_id: int,
+    scores: Any,
+    result: SearchResult,
+) -> None:
+    """Fill one page and the total with a single statement that ranks every candidate.
+
+    Used when several groups must all match, which usually leaves few candidates.
+    """
+    statement = (
+        select(model, func.count().over().label("total"))
+        .join(scores, model.id == scores.c.entity_id)
+        .where(model.community_id == community_id)
+        .order_by(scores.c.score.desc(), _sort_name(session, model), model.id)
+        .offset(result.offset)
+        .limit(result.limit)
+    )
+    rows = (await session.execute(statement)).all()
+    result.items = [row[0] for row in rows]
+    if rows:
+        result.total = rows[0][1]
+    elif result.offset:
+        count = select(func.count()).select_from(scores)
+        result.total = (await session.execute(count)).scalar_one()
+
+
+def _sort_name(session: AsyncSession, model: type[Buyer] | type[Scheme]) -> Any:
+    # PostgreSQL sorts text by the database's locale unless told otherwise; "C" is code
+    # point order, which is how SQLite compares text.
+    if session.get_bind().dialect.name == "postgresql":
+        return model.name_key.collate("C")
+    return model.name_key
+
+
+async def _fetch_by_tiers(
+    session: AsyncSession,
+    model: type[Buyer] | type[Scheme],
+    community_id: int,
+    kind: str,
+    conditions: list[Any],
+    scores: Any,
+    result: SearchResult,
+) -> None:
+    """Fill one page and the total from a histogram of scores, then one page per tier.
+
+    Used for a single group, whose result can be a large share of the registry: a tier
+    of thousands of equal scores is paged without sorting it (see `_fetch_tier`).
+    """
+    histogram = (
+        await session.execute(
+            select(scores.c.score, func.count())
+            .group_by(scores.c.score)
+            .order_by(scores.c.score.desc())
+        )
+    ).all()
+    result.total = sum(count for _score, count in histogram)
+
+    skip = result.offset
+    remaining = result.limit
+    for score, count in histogram:
+        if remaining <= 0:
+            break
+        if skip >= count:
+            skip -= count
+            continue
+        result.items += await _fetch_tier(
+            session, model, community_id, kind, conditions, scores, score, count, skip, remaining
+        )
+        remaining -= min(count - skip, remaining)
+        skip = 0
+
+
+def _scores_query(community_id: int, kind: str, groups: list[_Group], conditions: list[Any]) -> Any:
+    """Build the (entity_id, score) subquery of entries that match every group."""
+    all_terms = sorted({a.term for group in groups for a in group.alternatives})
     scores = (
-        select(SearchTerm.entity_id.label("entity_id"),
-               func.sum(SearchTerm.weight).label("score"))
+        select(SearchTerm.entity_id.label("entity_id"), func.sum(SearchTerm.weight).label("score"))
         .where(
             SearchTerm.community_id == community_id,
             SearchTerm.kind == kind,
@@ -504,33 +646,86 @@ async def _search(
         )
         .group_by(SearchTerm.entity_id)
     )
-    if len(live) > 1:
-        group_number = case(*((condition, number) for number, condition in enumerate(conditions)))
-        scores = scores.having(func.count(distinct(group_number)) == len(live))
-    scores_subquery = scores.subquery()
+    if len(groups) > 1:
+        # One MAX per group is cheaper than COUNT(DISTINCT group number) on both databases.
+        scores = scores.having(
+            and_(*(func.max(case((condition, 1), else_=0)) == 1 for condition in conditions))
+        )
+    return scores.subquery()
 
-    # Binary (code point) order of the folded name on both databases; PostgreSQL would
-    # otherwise sort by its locale's collation and disagree with SQLite.
-    sort_name: Any = model.name_key
-    if session.get_bind().dialect.name == "postgresql":
-        sort_name = model.name_key.collate("C")
 
-    statement = (
-        select(model, func.count().over().label("total"))
-        .join(scores_subquery, model.id == scores_subquery.c.entity_id)
-        .where(model.community_id == community_id)
-        .order_by(scores_subquery.c.score.desc(), sort_name, model.id)
-        .offset(offset)
-        .limit(limit)
+# A score tier with more entries than this share of the community's size is paged by
+# walking the name index and testing each entry, which stops after one page; smaller
+# tiers are joined and sorted whole. Measured by bench/lookup.py on SQLite.
+_NAME_WALK_MIN_SHARE = 0.01
+
+
+async def _fetch_tier(
+    session: AsyncSession,
+    model: type[Buyer] | type[Scheme],
+    community_id: int,
+    kind: str,
+    conditions: list[Any],
+    scores: Any,
+    score: int,
+    count: int,
+    skip: int,
+    limit: int,
+) -> list[Any]:
+    """Return one page of the entries whose score is `score`, ordered by name_key, then id."""
+    dialect = session.get_bind().dialect.name
+    in_community = model.community_id == community_id
+    if dialect == "sqlite" and count > _NAME_WALK_MIN_SHARE * await _community_size(
+        session, model, community_id
+    ):
+        # SQLite compares text by code point, as `name_key` is stored in its unique index,
+        # so walking that index yields the order without sorting the tier.
+        def matches(condition: Any) -> Any:
+            return (
+                select(SearchTerm.id)
+                .where(
+                    SearchTerm.community_id == community_id,
+                    SearchTerm.kind == kind,
+                    SearchTerm.entity_id == model.id,
+                    condition,
+                )
+                .exists()
+            )
+
+        entry_score = (
+            select(func.sum(SearchTerm.weight))
+            .where(
+                SearchTerm.community_id == community_id,
+                SearchTerm.kind == kind,
+                SearchTerm.entity_id == model.id,
+                or_(*conditions),
+            )
+            .scalar_subquery()
+        )
+        statement = (
+            select(model)
+            .where(in_community, *(matches(c) for c in conditions), entry_score == score)
+            .order_by(model.name_key, model.id)
+        )
+    else:
+        statement = (
+            select(model)
+            .join(scores, model.id == scores.c.entity_id)
+            .where(in_community, scores.c.score == score)
+            .order_by(_sort_name(session, model), model.id)
+        )
+    return list((await session.scalars(statement.offset(skip).limit(limit))).all())
+
+
+async def _community_size(
+    session: AsyncSession, model: type[Buyer] | type[Scheme], community_id: int
+) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).select_from(model).where(model.community_id == community_id)
+        )
+        or 0
     )
-    rows = (await session.execute(statement)).all()
-    result.items = [row[0] for row in rows]
-    if rows:
-        result.total = rows[0][1]
-    elif offset:
-        count = select(func.count()).select_from(scores_subquery)
-        result.total = (await session.execute(count)).scalar_one()
-    return result
 
 
 async def search_buyers(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 19:59:40.322654
+Create Date: 2026-12-04 20:06:26.376171
 """
 
 from collections.abc import Sequence
@@ -61,7 +61,9 @@ def upgrade() -> None:
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
         batch_op.create_index("ix_search_terms_entity", ["kind", "entity_id"], unique=False)
         batch_op.create_index(
-            "ix_search_terms_lookup", ["community_id", "kind", "term"], unique=False
+            "ix_search_terms_lookup",
+            ["community_id", "kind", "term", "field", "entity_id", "weight"],
+            unique=False,
         )
 
     op.create_table(
