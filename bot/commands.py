@@ -47,11 +47,15 @@ async def set_command_menus(bot: Bot, texts: Texts, facilitator_ids: list[int]) 
             language_code=language,
         )
     for user_id in facilitator_ids:
-        try:
-            await bot.set_my_commands(
-                menu(texts, texts.default_locale, FACILITATOR_COMMANDS),
-                scope=BotCommandScopeChat(chat_id=user_id),
-            )
-        except TelegramAPIError as error:
-            # A facilitator who never opened the bot has no private chat yet.
-            log.info("facilitator menu not set for user %s: %s", user_id, error.message)
+        for locale in LOCALES:
+            language = None if locale == texts.default_locale else locale
+            try:
+                await bot.set_my_commands(
+                    menu(texts, locale, FACILITATOR_COMMANDS),
+                    scope=BotCommandScopeChat(chat_id=user_id),
+                    language_code=language,
+                )
+            except TelegramAPIError as error:
+                # A facilitator who never opened the bot has no private chat yet.
+                log.info("facilitator menu not set for user %s: %s", user_id, error.message)
+                break

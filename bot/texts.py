@@ -9,6 +9,8 @@ button text as plain text.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from markupsafe import Markup
 from bot.config import LOCALES, PROJECT_ROOT
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
+TAG = re.compile(r"<[^>]+>")
 
 MONTHS = {
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
@@ -77,6 +80,10 @@ class LocalTexts:
 
     def label(self, feature: str, key: str, /, **context: Any) -> str:
         return self.texts.label(self.locale, feature, key, **context)
+
+    def alert(self, name: str, /, **context: Any) -> str:
+        """Render a message for a callback alert, which Telegram shows as plain text."""
+        return html.unescape(TAG.sub("", self(name, **context)))
 
 
 def indian_date(value: dt.date | dt.datetime | None, locale: str = "en") -> str:

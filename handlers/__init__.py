@@ -8,7 +8,7 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     from handlers import common, errors, groups, imports, lookups, registration
 
-    return [
+    routers = [
         errors.router,
         # /cancel, /help and /me come first so they work at any step of a form.
         common.router,
@@ -18,3 +18,20 @@ def get_routers() -> list[Router]:
         # Registration last: its catch-all handlers answer anything else sent mid-form.
         registration.router,
     ]
+    for router in routers:
+        detach(router)
+    return routers
+
+
+def detach(router: Router) -> None:
+    """Release a module-level router from the Dispatcher of an earlier application.
+
+    aiogram lets a router have one parent, and the routers are built at import, so a
+    process that creates a second application (tests, a bot restarted in place) takes
+    them over. NOTE: the earlier Dispatcher stops routing to them, so two applications
+    cannot serve updates in one process at the same time.
+    """
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None

@@ -89,14 +89,14 @@ async def group_kind_chosen(
     t: LocalTexts,
 ) -> None:
     if not is_facilitator:
-        await callback.answer(t("common/facilitators_only"), show_alert=True)
+        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
         return
     message = callback.message
     if not isinstance(message, Message) or message.chat.type not in ("group", "supergroup"):
         await callback.answer()
         return
     if callback_data.kind not in KINDS:
-        await callback.answer(t("groups/kind_unknown"), show_alert=True)
+        await callback.answer(t.alert("groups/kind_unknown"), show_alert=True)
         return
     group = await ensure_known_group(message, session, community)
 
@@ -116,7 +116,7 @@ async def group_kind_chosen(
     if callback_data.bso_id:
         bso = await people.get_bso(session, group.community_id, callback_data.bso_id)
         if bso is None:
-            await callback.answer(t("groups/kind_unknown"), show_alert=True)
+            await callback.answer(t.alert("groups/kind_unknown"), show_alert=True)
             return
     group.kind = callback_data.kind
     group.bso_id = bso.id if bso else None

@@ -80,13 +80,13 @@ async def registry_chosen(
     t: LocalTexts,
 ) -> None:
     if not is_facilitator:
-        await callback.answer(t("common/facilitators_only"), show_alert=True)
+        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
         return
     data = await state.get_data()
     file_id, name = data.get("import_file_id"), data.get("import_file_name", "file")
     message = callback.message
     if callback_data.registry not in REGISTRIES or not file_id or not isinstance(message, Message):
-        await callback.answer(t("imports/expired"), show_alert=True)
+        await callback.answer(t.alert("imports/expired"), show_alert=True)
         return
     await callback.answer()
     await state.update_data(import_file_id=None, import_file_name=None)

@@ -57,7 +57,7 @@ async def turn_page(
 ) -> None:
     saved = await session.get(SavedQuery, callback_data.query_id)
     if saved is None or saved.community_id != community.id or callback_data.value < 0:
-        await callback.answer(t("lookups/expired"), show_alert=True)
+        await callback.answer(t.alert("lookups/expired"), show_alert=True)
         return
     await callback.answer()
     text, markup = await render_page(session, community.id, saved, callback_data.value, t)
@@ -81,12 +81,12 @@ async def open_entry(
 ) -> None:
     saved = await session.get(SavedQuery, callback_data.query_id)
     if saved is None or saved.community_id != community.id:
-        await callback.answer(t("lookups/expired"), show_alert=True)
+        await callback.answer(t.alert("lookups/expired"), show_alert=True)
         return
     getter = registries.get_buyer if saved.kind == "buyers" else registries.get_scheme
     entry = await getter(session, community.id, callback_data.value)
     if entry is None:
-        await callback.answer(t("lookups/gone"), show_alert=True)
+        await callback.answer(t.alert("lookups/gone"), show_alert=True)
         return
     await callback.answer()
 

@@ -588,15 +588,15 @@ async def decided(
     t: LocalTexts,
 ) -> None:
     if not is_facilitator:
-        await callback.answer(t("common/facilitators_only"), show_alert=True)
+        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
         return
     registrant = await people.get_person_by_id(session, callback_data.person_id)
     if registrant is None or callback_data.action not in ("approve", "reject"):
-        await callback.answer(t("registration/decision_unknown"), show_alert=True)
+        await callback.answer(t.alert("registration/decision_unknown"), show_alert=True)
         return
     if registrant.status != "pending":
         await callback.answer(
-            t("registration/decision_already", person=registrant), show_alert=True
+            t.alert("registration/decision_already", person=registrant), show_alert=True
         )
         await drop_buttons(callback)
         return
@@ -717,12 +717,12 @@ async def edited_mid_form(
 
 @router.callback_query(StateFilter(Registration), RegistrationStep.filter())
 async def stale_button(callback: CallbackQuery, t: LocalTexts) -> None:
-    await callback.answer(t("registration/errors/stale_button"), show_alert=True)
+    await callback.answer(t.alert("registration/errors/stale_button"), show_alert=True)
 
 
 @router.callback_query(RegistrationStep.filter())
 async def button_after_form(callback: CallbackQuery, t: LocalTexts) -> None:
-    await callback.answer(t("registration/errors/form_closed"), show_alert=True)
+    await callback.answer(t.alert("registration/errors/form_closed"), show_alert=True)
     await drop_buttons(callback)
 
 
