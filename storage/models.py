@@ -48,6 +48,9 @@ class Community(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Kolkata")
+    # Incremented by every change to the buyer or scheme registry, so a process can tell
+    # that its in-memory search index is stale.
+    registry_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Bso(TimestampMixin, Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 20:06:26.376171
+Create Date: 2026-12-04 20:09:41.970499
 """
 
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("slug", sa.String(length=64), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("registry_version", sa.Integer(), server_default="0", nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
