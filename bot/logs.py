@@ -40,5 +40,5 @@ def setup_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiogram.event", "aiohttp.access", "alembic.runtime.migration"):
+    for noisy in ("aiogram.event", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -6,7 +6,7 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import common, errors, groups, imports, lookups, registration
+    from handlers import common, errors, fallback, groups, imports, lookups, registration
 
     routers = [
         errors.router,
@@ -17,6 +17,7 @@ def get_routers() -> list[Router]:
         lookups.router,
         # Registration last: its catch-all handlers answer anything else sent mid-form.
         registration.router,
+        fallback.router,
     ]
     for router in routers:
         detach(router)

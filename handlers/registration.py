@@ -36,6 +36,10 @@ BSO_MATCH_CUTOFF = 88
 DEEP_LINK_PREFIX = "reg_"
 
 
+# A typed answer; commands are not answers and reach the mid-form handlers at the end.
+ANSWER = F.text & ~F.text.startswith("/")
+
+
 class Registration(StatesGroup):
     consent = State()
     name = State()
@@ -170,7 +174,7 @@ async def consent_given(
     await ask(callback, state, t, "name")
 
 
-@router.message(Registration.consent, F.text)
+@router.message(Registration.consent, ANSWER)
 async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> None:
     answer = (message.text or "").strip().casefold()
     if answer in {"yes", "i agree", "agree", "हाँ", "हां", "सहमत", "मैं सहमत हूँ"}:
@@ -183,7 +187,7 @@ async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> N
         await message.answer(t("registration/consent_press_button"))
 
 
-@router.message(Registration.name, F.text)
+@router.message(Registration.name, ANSWER)
 async def name_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
@@ -232,10 +236,10 @@ async def bso_not_listed(callback: CallbackQuery, state: FSMContext, t: LocalTex
     await callback.answer()
     await drop_buttons(callback)
     await state.set_state(Registration.bso_new)
-    await reply(callback, t("registration/ask_bso_new"))
+    await reply(callback, t("registration/ask_bso_new", reason=None))
 
 
-@router.message(Registration.bso, F.text)
+@router.message(Registration.bso, ANSWER)
 async def bso_typed(
     message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
 ) -> None:
@@ -260,7 +264,7 @@ async def bso_typed(
     await save_answer(message, state, t, session, "bso", {"id": bso.id, "name": bso.name})
 
 
-@router.message(Registration.bso_new, F.text)
+@router.message(Registration.bso_new, ANSWER)
 async def bso_new_given(
     message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
 ) -> None:
@@ -285,7 +289,7 @@ async def bso_new_given(
     await save_answer(message, state, t, session, "bso", answer)
 
 
-@router.message(Registration.role, F.text)
+@router.message(Registration.role, ANSWER)
 async def role_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
@@ -329,7 +333,7 @@ async def phone_shared(
     await phone_text(message, message.contact.phone_number, state, t, session)
 
 
-@router.message(Registration.phone, F.text)
+@router.message(Registration.phone, ANSWER)
 async def phone_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
@@ -349,7 +353,7 @@ async def phone_text(
     await save_answer(message, state, t, session, "phone", phone)
 
 
-@router.message(Registration.states, F.text)
+@router.message(Registration.states, ANSWER)
 async def states_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
@@ -376,7 +380,7 @@ async def states_given(
     await save_answer(message, state, t, session, "states", known)
 
 
-@router.message(Registration.commodities, F.text)
+@router.message(Registration.commodities, ANSWER)
 async def commodities_given(
     message: Message,
     state: FSMContext,
@@ -409,7 +413,7 @@ async def language_picked(
     await save_answer(callback, state, t, session, "language", callback_data.value)
 
 
-@router.message(Registration.language, F.text)
+@router.message(Registration.language, ANSWER)
 async def language_typed(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
@@ -511,7 +515,7 @@ async def cancelled_from_summary(callback: CallbackQuery, state: FSMContext, t: 
     await reply(callback, t("common/cancelled"))
 
 
-@router.message(Registration.confirm, F.text)
+@router.message(Registration.confirm, ANSWER)
 async def confirm_typed(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:

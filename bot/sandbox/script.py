@@ -69,24 +69,45 @@ class ScriptPlayer:
         self.since_action: dict[tuple[int, int | None], list[BotMessage]] = {}
         self.server.on_bot_message = self._on_bot_message
         self.labels: dict[int, str] = {}
+        # Text last printed per (chat id, message id), to tell edits of text from edits of buttons.
+        self.shown: dict[tuple[int, int], str] = {}
 
     def _on_bot_message(self, message: BotMessage, event: str) -> None:
+        if event == "deleted":
+            return
         key = (message.chat_id, message.thread_id)
         self.since_action.setdefault(key, []).append(message)
         self.print_bot_message(message, edited=event == "edited")
 
+    def label(self, chat_id: int) -> str:
+        if chat_id not in self.labels:
+            chat = self.server.chat(chat_id)
+            if chat.type == "private" and chat.user is not None:
+                self.labels[chat_id] = f"{chat.user.name} (private)"
+            else:
+                self.labels[chat_id] = f'{chat.type} "{chat.title}"'
+        return self.labels[chat_id]
+
     def print_bot_message(self, message: BotMessage, *, edited: bool = False) -> None:
-        label = self.labels.get(message.chat_id, str(message.chat_id))
+        label = self.label(message.chat_id)
+        shown_key = (message.chat_id, message.message_id)
+        if edited and self.shown.get(shown_key) == message.text:
+            # Only the buttons changed, which is how the bot closes an answered question.
+            self.out.write(f"    bot → {label}: (buttons updated on an earlier message)\n")
+            self.print_buttons(message)
+            return
+        self.shown[shown_key] = message.text
         verb = "edited" if edited else "bot"
-        body = (
-            message.text
-            if message.kind == "text"
-            else f"[{message.kind} {message.document_name or ''}] {message.text}"
-        )
+        body = message.text
+        if message.kind != "text":
+            body = f"[{message.kind} {message.document_name or ''}] {message.text}"
         lines = body.splitlines() or [""]
         self.out.write(f"    {verb} → {label}: {lines[0]}\n")
         for line in lines[1:]:
             self.out.write(f"        {line}\n")
+        self.print_buttons(message)
+
+    def print_buttons(self, message: BotMessage) -> None:
         number = 0
         for row in message.buttons:
             labels = []
@@ -171,9 +192,8 @@ class ScriptPlayer:
     def locate(self, user: SandboxUser, match: re.Match[str]) -> Where:
         if match["private"]:
             chat = self.server.private_chat(user)
-            label = f"{user.name} (private)"
-            self.labels[chat.id] = label
-            return Where(chat, None, label)
+            self.labels[chat.id] = f"{user.name} (private)"
+            return Where(chat, None, "private")
         title = match["title"]
         chat = self.server.group(
             title,
