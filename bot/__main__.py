@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--script", type=Path, metavar="FILE", help="play a scripted conversation and exit"
     )
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    community = commands.add_parser("community", help="list the communities or add one")
+    community_commands = community.add_subparsers(dest="action", required=True)
+    community_commands.add_parser("list", help="list the communities of this deployment")
+    adder = community_commands.add_parser("add", help="add a community")
+    adder.add_argument("name")
+    adder.add_argument("--timezone", help="IANA time zone (default: TIMEZONE)")
     importer = commands.add_parser("import", help="import a registry from a CSV or XLSX file")
     importer.add_argument("registry", choices=["buyers", "schemes"])
     importer.add_argument("file", type=Path)
@@ -66,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_sandbox(settings, empty=args.empty, script=args.script))
     if command == "migrate":
         return asyncio.run(migrate(settings))
+    if command == "community":
+        from bot.runner import manage_communities
+
+        return asyncio.run(manage_communities(settings, args.action, args))
     if command == "import":
         from bot.runner import import_file
 

@@ -77,6 +77,11 @@ class PersonMiddleware(BaseMiddleware):
             group = await people.get_group(session, chat.id)
             if group is not None:
                 community = await people.get_community(session, group.community_id)
+        elif user is not None:
+            # In private chat a registered person belongs to the community they joined.
+            home = await people.home_community_id(session, user.id)
+            if home is not None:
+                community = await people.get_community(session, home)
         if community is None:
             community = await people.ensure_community(
                 session, name=self.settings.community_name, timezone=self.settings.timezone

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from argparse import Namespace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app import create_application
 from bot.config import Settings
@@ -48,6 +50,33 @@ async def import_file(settings: Settings, registry: str, path: Path) -> int:
                 return 1
         for line in report.lines():
             print(line)
+    finally:
+        await app.close()
+    return 0
+
+
+async def manage_communities(settings: Settings, action: str, args: Namespace) -> int:
+    from storage import people
+
+    app = create_application(settings)
+    try:
+        await app.prepare_database()
+        async with app.sessionmaker.begin() as session:
+            if action == "add":
+                timezone = args.timezone or settings.timezone
+                try:
+                    ZoneInfo(timezone)
+                    community = await people.add_community(
+                        session, name=args.name, timezone=timezone
+                    )
+                except (ValueError, ZoneInfoNotFoundError) as error:
+                    print(f"Community not added: {error}")
+                    return 1
+                print(f"Added community {community.id}: {community.name} ({community.timezone}).")
+                print("In a group of that community, a facilitator sends /community to attach it.")
+                return 0
+            for community in await people.list_communities(session):
+                print(f"{community.id}\t{community.name}\t{community.timezone}")
     finally:
         await app.close()
     return 0

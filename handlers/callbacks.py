@@ -39,3 +39,7 @@ class ImportChoice(CallbackData, prefix="im1"):
 class ForgetMe(CallbackData, prefix="fm1"):
     # ask or confirm or keep
     action: str
+
+
+class CommunityPick(CallbackData, prefix="cm1"):
+    community_id: int

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import LocalTexts
-from handlers.callbacks import GroupKind
+from handlers.callbacks import CommunityPick, GroupKind
 from storage import people
 from storage.models import Bso, Community, GroupChat
 
@@ -143,3 +143,60 @@ async def ensure_known_group(
         is_forum=bool(message.chat.is_forum),
     )
     return group
+
+
+@router.message(Command("community"))
+async def ask_community(
+    message: Message,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    if not is_facilitator:
+        await message.reply(t("common/facilitators_only"))
+        return
+    group = await ensure_known_group(message, session, community)
+    await session.commit()
+    keyboard = InlineKeyboardBuilder()
+    for listed in await people.list_communities(session):
+        keyboard.button(text=listed.name, callback_data=CommunityPick(community_id=listed.id))
+    keyboard.adjust(1)
+    await message.reply(
+        t("groups/ask_community", group=group, community=community),
+        reply_markup=keyboard.as_markup(),
+    )
+
+
+@router.callback_query(CommunityPick.filter())
+async def community_chosen(
+    callback: CallbackQuery,
+    callback_data: CommunityPick,
+    session: AsyncSession,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    if not is_facilitator:
+        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
+        return
+    message = callback.message
+    chosen = await people.get_community(session, callback_data.community_id)
+    if not isinstance(message, Message) or chosen is None:
+        await callback.answer(t.alert("groups/kind_unknown"), show_alert=True)
+        return
+    group = await people.get_group(session, message.chat.id)
+    if group is None:
+        await callback.answer(t.alert("groups/kind_unknown"), show_alert=True)
+        return
+    group.community_id = chosen.id
+    # A BSO belongs to one community, so a BSO group loses its BSO when it moves.
+    group.bso_id = None
+    await session.commit()
+    log.info(
+        "group %s moved to community %s by %s",
+        group.telegram_chat_id,
+        chosen.id,
+        callback.from_user.id,
+    )
+    await callback.answer()
+    await message.edit_text(t("groups/community_set", group=group, community=chosen))

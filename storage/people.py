@@ -22,9 +22,7 @@ def slugify(name: str) -> str:
     return slug[:64] or "community"
 
 
-async def ensure_community(
-    session: AsyncSession, *, name: str, timezone: str
-) -> Community:
+async def ensure_community(session: AsyncSession, *, name: str, timezone: str) -> Community:
     """Return the first community, creating it from configuration on an empty database."""
     community = await session.scalar(select(Community).order_by(Community.id).limit(1))
     if community is None:
@@ -42,6 +40,31 @@ async def get_person(session: AsyncSession, community_id: int, telegram_id: int)
     return await session.scalar(
         select(Person).where(Person.community_id == community_id, Person.telegram_id == telegram_id)
     )
+
+
+async def home_community_id(session: AsyncSession, telegram_id: int) -> int | None:
+    """Return the community of the person's latest registration, if they registered."""
+    return await session.scalar(
+        select(Person.community_id)
+        .where(Person.telegram_id == telegram_id, Person.status != "new")
+        .order_by(Person.updated_at.desc(), Person.id.desc())
+        .limit(1)
+    )
+
+
+async def list_communities(session: AsyncSession) -> Sequence[Community]:
+    return (await session.scalars(select(Community).order_by(Community.id))).all()
+
+
+async def add_community(session: AsyncSession, *, name: str, timezone: str) -> Community:
+    """Create another community; raise ValueError when the name is taken."""
+    slug = slugify(name)
+    if await session.scalar(select(Community).where(Community.slug == slug)) is not None:
+        raise ValueError(f"a community named {name!r} already exists")
+    community = Community(name=name.strip(), slug=slug, timezone=timezone)
+    session.add(community)
+    await session.flush()
+    return community
 
 
 async def get_person_by_id(session: AsyncSession, person_id: int) -> Person | None:
@@ -202,4 +225,3 @@ async def migrate_group(session: AsyncSession, old_chat_id: int, new_chat_id: in
     group.telegram_chat_id = new_chat_id
     group.chat_type = "supergroup"
     await session.flush()
-

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.importer import ImportReport, ParseResult, parse_buyers, parse_schemes
-from storage.models import Buyer, Scheme, SearchTerm
+from storage.models import Buyer, Community, Scheme, SearchTerm
 from storage.search import buyer_term_rows, invalidate_vocabulary, scheme_term_rows
 
 # Rows per IN (...) list, well under SQLite's limit of bound parameters per statement.
@@ -104,6 +104,7 @@ async def _store(
     if changed:
         await session.flush()
         await _reindex(session, community_id, parsed.kind, changed, term_rows)
+        await _bump_registry_version(session, community_id)
         _invalidate_now_and_at_end(session, community_id)
     return report
 
@@ -128,6 +129,18 @@ async def _reindex(
     rows = [row for entity in entities for row in term_rows(entity)]
     if rows:
         await session.execute(insert(SearchTerm), rows)
+
+
+async def _bump_registry_version(session: AsyncSession, community_id: int) -> None:
+    """Increment the community's `registry_version` in the caller's transaction.
+
+    Every process compares it with the version its cached search index was built at.
+    """
+    await session.execute(
+        update(Community)
+        .where(Community.id == community_id)
+        .values(registry_version=Community.registry_version + 1)
+    )
 
 
 def _invalidate_now_and_at_end(session: AsyncSession, community_id: int) -> None:
@@ -174,6 +187,7 @@ async def rebuild_search_terms(session: AsyncSession, community_id: int) -> int:
         if rows:
             await session.execute(insert(SearchTerm), rows)
         total += len(rows)
+    await _bump_registry_version(session, community_id)
     _invalidate_now_and_at_end(session, community_id)
     return total
 

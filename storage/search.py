@@ -1,9 +1,13 @@
 """Search the buyer and scheme registries through the `search_terms` word index.
 
 Indexing and query parsing both run in Python (`fold`, `words`, the commodity and
-state lists), so the database only compares whole terms for equality. That keeps
-SQLite and PostgreSQL results identical, Hindi included, and lets a Devanagari
-fragment such as "मि" match nothing instead of every word that contains it.
+state lists), and lookups match whole terms only. That keeps SQLite and PostgreSQL
+results identical, Hindi included, and lets a Devanagari fragment such as "मि" match
+nothing instead of every word that contains it.
+
+Lookups rank in memory: the first lookup of a community loads its `search_terms` rows
+into an inverted index (`_RegistryIndex`), and each lookup then reads only the
+community's `registry_version`, to rebuild a stale index, and the rows of one page.
 
 A query is split into facets. Commodities (any language or spelling), states (names,
 abbreviations, Hindi) and buyer types each match their own field; any other word
@@ -14,17 +18,18 @@ community (AND). Its score is the sum of the weights of the fields it matched.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from array import array
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Buyer, Scheme, SearchTerm
+from storage.models import Buyer, Community, Scheme, SearchTerm
 from storage.normalize import (
     BUYER_TYPES,
     buyer_type_for_word,
@@ -242,29 +247,71 @@ def _commodities_in(text: str | None, commodities: Any) -> list[str]:
     return found
 
 
-# --- Vocabulary cache -------------------------------------------------------------------
+# --- In-memory index --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Vocabulary:
-    terms: frozenset[str]
+    # Every indexed term of the community and kind.
+    terms: Collection[str]
     # Single-word terms long enough for typo matching, sorted so ties resolve alike.
     typo_candidates: tuple[str, ...]
     # Folded buyer city -> canonical states of the buyers there, for "in or around".
     city_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+# A posting that contains at least this share of a registry's entries is stored as a bitmap,
+# which then takes no more memory than an array of 4-byte ranks (size / 8 bytes).
+_BITMAP_MIN_SHARE = 1 / 32
+
+
+@dataclass(frozen=True, eq=False)
+class _Posting:
+    """The entries that have one term in one field, as ranks (see `_RegistryIndex`).
+
+    Few entries are kept as an ascending array of ranks, many as a bitmap: an int whose
+    bit r is set when the entry of rank r has the term. Bitmaps let a lookup intersect
+    and score tens of thousands of entries with a few big-integer operations.
+    """
+
+    field: str
+    weight: int
+    count: int
+    entries: array[int] | int
+
+
+@dataclass(frozen=True)
+class _RegistryIndex:
+    """The `search_terms` rows of one community and kind, held in memory.
+
+    An entry is identified by its rank: its position when all entries are sorted by
+    `name_key` (code point order, as SQLite and PostgreSQL's "C" collation compare),
+    then id. Sorting ranks therefore sorts by name.
+    """
+
+    # `Community.registry_version` read before the rows were loaded.
+    version: int
+    # Rank -> entity id.
+    entity_ids: array[int]
+    postings: dict[str, tuple[_Posting, ...]]
+    vocabulary: _Vocabulary
+
+
 # Per database engine, then per (community_id, kind). Weak keys let the cache go with
-# the engine. NOTE: the cache lives in one process; a second process that writes the
-# registries does not invalidate it here.
-_vocabularies: weakref.WeakKeyDictionary[Engine, dict[tuple[int, str], _Vocabulary]] = (
+# the engine. A lookup compares the stored version with the community's current
+# `registry_version`, so an import committed by another process is seen too.
+_indexes: weakref.WeakKeyDictionary[Engine, dict[tuple[int, str], _RegistryIndex]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def invalidate_vocabulary(session: AsyncSession, community_id: int) -> None:
-    """Drop the cached search vocabulary of one community in the session's database."""
-    cache = _vocabularies.get(_engine_of(session))
+    """Drop the cached search index and vocabulary of one community in this process.
+
+    `storage.registries` calls it when a transaction that changed a registry ends, so
+    an index built from uncommitted rows is never reused after a rollback.
+    """
+    cache = _indexes.get(_engine_of(session))
     if cache is not None:
         for kind in FIELD_WEIGHTS:
             cache.pop((community_id, kind), None)
@@ -275,35 +322,120 @@ def _engine_of(session: AsyncSession) -> Engine:
     return session.get_bind().engine
 
 
-async def _vocabulary(session: AsyncSession, community_id: int, kind: str) -> _Vocabulary:
-    cache = _vocabularies.setdefault(_engine_of(session), {})
-    cached = cache.get((community_id, kind))
-    if cached is not None:
-        return cached
-    result = await session.scalars(
-        select(SearchTerm.term)
-        .where(SearchTerm.community_id == community_id, SearchTerm.kind == kind)
-        .distinct()
+async def _registry_index(
+    session: AsyncSession, model: type[Buyer] | type[Scheme], kind: str, community_id: int
+) -> _RegistryIndex:
+    """Return the cached index of one community and kind, rebuilt if the registry changed."""
+    version = await session.scalar(
+        select(Community.registry_version).where(Community.id == community_id)
     )
-    terms = frozenset(result.all())
-    candidates = tuple(sorted(t for t in terms if " " not in t and count_letters(t) >= 4))
+    # A missing community has no entries, and -1 never equals a stored version.
+    version = -1 if version is None else version
+    cache = _indexes.setdefault(_engine_of(session), {})
+    cached = cache.get((community_id, kind))
+    if cached is not None and cached.version == version:
+        return cached
+    # NOTE: lookups that miss the cache at the same time each build their own copy.
+    index = await _load_index(session, model, kind, community_id, version)
+    cache[(community_id, kind)] = index
+    return index
+
+
+async def _load_index(
+    session: AsyncSession,
+    model: type[Buyer] | type[Scheme],
+    kind: str,
+    community_id: int,
+    version: int,
+) -> _RegistryIndex:
+    """Read the community's entries and `search_terms` rows into a `_RegistryIndex`.
+
+    `version` must be read before this runs. A registry change committed in between
+    then leaves the index newer than its version, and the next lookup rebuilds it.
+    """
+    columns = [model.id, model.name_key]
+    if model is Buyer:
+        columns += [Buyer.city, Buyer.state]
+    rows = await session.execute(select(*columns).where(model.community_id == community_id))
+    entities = sorted(rows.all(), key=lambda row: (row.name_key, row.id))
+    entity_ids = array("i", (row.id for row in entities))
+    rank_of = {entity_id: rank for rank, entity_id in enumerate(entity_ids)}
+
     city_states: dict[str, set[str]] = {}
-    if kind == "buyer":
-        pairs = await session.execute(
-            select(Buyer.city, Buyer.state)
-            .where(Buyer.community_id == community_id, Buyer.state.is_not(None))
-            .distinct()
-        )
-        for city, state in pairs:
-            if city and state:
-                city_states.setdefault(fold(city), set()).add(state)
+    if model is Buyer:
+        for row in entities:
+            if row.city and row.state:
+                city_states.setdefault(fold(row.city), set()).add(row.state)
+
+    # One row per (term, field, weight) with its entity ids, so that millions of index
+    # rows cross the driver as a few thousand. The weight follows from the field, but it
+    # is read from the rows so that scores equal the stored weights.
+    ids_column: Any
+    if session.get_bind().dialect.name == "postgresql":
+        ids_column = func.array_agg(SearchTerm.entity_id)
+    else:
+        ids_column = func.group_concat(SearchTerm.entity_id)
+    groups = await session.execute(
+        select(SearchTerm.term, SearchTerm.field, SearchTerm.weight, ids_column)
+        .where(SearchTerm.community_id == community_id, SearchTerm.kind == kind)
+        .group_by(SearchTerm.term, SearchTerm.field, SearchTerm.weight)
+    )
+    collected: dict[str, list[_Posting]] = {}
+    for term, field_name, weight, ids in groups:
+        ranks = _ranks_of(ids, rank_of)
+        entries: array[int] | int
+        if len(ranks) >= _BITMAP_MIN_SHARE * len(entity_ids):
+            entries = _bitmap_of(ranks)
+        else:
+            entries = array("i", ranks)
+        posting = _Posting(field_name, weight, len(ranks), entries)
+        collected.setdefault(term, []).append(posting)
+    postings = {term: tuple(found) for term, found in collected.items()}
+    terms = postings.keys()
     vocabulary = _Vocabulary(
         terms=terms,
-        typo_candidates=candidates,
+        typo_candidates=tuple(sorted(t for t in terms if " " not in t and count_letters(t) >= 4)),
         city_states={city: tuple(sorted(states)) for city, states in city_states.items()},
     )
-    cache[(community_id, kind)] = vocabulary
-    return vocabulary
+    return _RegistryIndex(version, entity_ids, postings, vocabulary)
+
+
+def _ranks_of(ids: Sequence[int] | str, rank_of: dict[int, int]) -> list[int]:
+    """Map aggregated entity ids (SQLite: "3,1,2", asyncpg: a list) to ascending ranks."""
+    entity_ids = map(int, ids.split(",")) if isinstance(ids, str) else ids
+    ranks = [rank for rank in map(rank_of.get, entity_ids) if rank is not None]
+    ranks.sort()
+    return ranks
+
+
+def _bitmap_of(ranks: Sequence[int]) -> int:
+    """Return the int whose set bits are the given ascending ranks."""
+    if not ranks:
+        return 0
+    buffer = bytearray(ranks[-1] // 8 + 1)
+    for rank in ranks:
+        buffer[rank >> 3] |= 1 << (rank & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def _set_bits(bitmap: int, skip: int, count: int) -> list[int]:
+    """Return the positions of up to `count` set bits of `bitmap`, ascending, after `skip`."""
+    if skip:
+        # Find the lowest position below which `skip` bits are set, by binary search.
+        low, high = 0, bitmap.bit_length()
+        while low < high:
+            middle = (low + high) // 2
+            if (bitmap & ((1 << middle) - 1)).bit_count() >= skip:
+                high = middle
+            else:
+                low = middle + 1
+        bitmap = bitmap >> low << low
+    positions: list[int] = []
+    while bitmap and len(positions) < count:
+        lowest = bitmap & -bitmap
+        positions.append(lowest.bit_length() - 1)
+        bitmap ^= lowest
+    return positions
 
 
 # --- Query parsing ----------------------------------------------------------------------
@@ -507,15 +639,93 @@ def _city_group(word: str, city: str, vocabulary: _Vocabulary, *, typo: bool = F
     return _Group(understood, alternatives)
 
 
-# --- Querying ---------------------------------------------------------------------------
+# --- Ranking ----------------------------------------------------------------------------
 
 
-def _condition(alternative: _Alternative) -> Any:
-    if alternative.fields is None:
-        return SearchTerm.term == alternative.term
-    if len(alternative.fields) == 1:
-        return and_(SearchTerm.term == alternative.term, SearchTerm.field == alternative.fields[0])
-    return and_(SearchTerm.term == alternative.term, SearchTerm.field.in_(alternative.fields))
+def _group_postings(index: _RegistryIndex, group: _Group) -> list[_Posting]:
+    """Return the postings that the group's alternatives match."""
+    found: list[_Posting] = []
+    for alternative in group.alternatives:
+        for posting in index.postings.get(alternative.term, ()):
+            fields = alternative.fields
+            if (fields is None or posting.field in fields) and posting not in found:
+                found.append(posting)
+    return found
+
+
+def _rank_page(
+    index: _RegistryIndex, groups: list[_Group], offset: int, limit: int
+) -> tuple[list[int], int]:
+    """Return the ranks of one page of matching entries, best first, and their number.
+
+    An entry matches when every group matches one of its (term, field) rows. Its score
+    is the sum of the weights of its distinct rows that any group matches, so a row that
+    two groups match counts once and a term found in two fields counts both weights.
+    Entries are ordered by score, highest first, then by rank (name_key, then id).
+    """
+    per_group = [_group_postings(index, group) for group in groups]
+    if not all(per_group):
+        return [], 0
+    matched: list[_Posting] = []
+    for postings in per_group:
+        matched += [posting for posting in postings if posting not in matched]
+
+    if len(matched) == 1:
+        # Every entry in the only posting has the same score.
+        posting = matched[0]
+        if isinstance(posting.entries, int):
+            return _set_bits(posting.entries, offset, limit), posting.count
+        return list(posting.entries[offset : offset + limit]), posting.count
+
+    bitmaps = {
+        posting: posting.entries
+        if isinstance(posting.entries, int)
+        else _bitmap_of(posting.entries)
+        for posting in matched
+    }
+    # AND across groups of the OR within each group.
+    candidates = -1
+    for postings in per_group:
+        in_group = 0
+        for posting in postings:
+            in_group |= bitmaps[posting]
+        candidates &= in_group
+        if not candidates:
+            return [], 0
+
+    tiers = _score_tiers(candidates, [(bitmaps[p], p.weight) for p in matched])
+    page: list[int] = []
+    skip = offset
+    for score in sorted(tiers, reverse=True):
+        if len(page) >= limit:
+            break
+        tier = tiers[score]
+        size = tier.bit_count()
+        if skip >= size:
+            skip -= size
+            continue
+        page += _set_bits(tier, skip, limit - len(page))
+        skip = 0
+    return page, candidates.bit_count()
+
+
+def _score_tiers(candidates: int, weighted: list[tuple[int, int]]) -> dict[int, int]:
+    """Split the candidates bitmap into tiers by score.
+
+    An entry's score is the sum of the weights of the bitmaps that contain it. A tier is
+    split only where a bitmap contains part of it, and tiers of equal score merge, so
+    the number of tiers stays at the number of distinct scores.
+    """
+    tiers = {0: candidates}
+    for members, weight in weighted:
+        split: dict[int, int] = {}
+        for score, tier in tiers.items():
+            inside = tier & members
+            for new_score, part in ((score + weight, inside), (score, tier ^ inside)):
+                if part:
+                    split[new_score] = split.get(new_score, 0) | part
+        tiers = split
+    return tiers
 
 
 async def _search(
@@ -527,7 +737,8 @@ async def _search(
     offset: int,
     limit: int,
 ) -> SearchResult:
-    vocabulary = await _vocabulary(session, community_id, kind)
+    index = await _registry_index(session, model, kind, community_id)
+    vocabulary = index.vocabulary
     groups, unmatched = _parse_query(query, kind, vocabulary)
 
     # A facet with no indexed term in this community matches nothing; drop it from the
@@ -550,182 +761,16 @@ async def _search(
     if not live:
         return result
 
-    conditions = [or_(*(_condition(a) for a in group.alternatives)) for group in live]
-    scores = _scores_query(community_id, kind, live, conditions)
-    if len(live) == 1:
-        await _fetch_by_tiers(session, model, community_id, kind, conditions, scores, result)
-    else:
-        await _fetch_joined(session, model, community_id, scores, result)
+    ranks, result.total = _rank_page(index, live, offset, limit)
+    if ranks:
+        ids = [index.entity_ids[rank] for rank in ranks]
+        entities: Any = await session.scalars(
+            select(model).where(model.community_id == community_id, model.id.in_(ids))
+        )
+        by_id = {entity.id: entity for entity in entities}
+        # An entry deleted since the index was built is left out of the page.
+        result.items = [by_id[entity_id] for entity_id in ids if entity_id in by_id]
     return result
-
-
-async def _fetch_joined(
-    session: AsyncSession,
-    model: type[Buyer] | type[Scheme],
-    community_id: int,
-    scores: Any,
-    result: SearchResult,
-) -> None:
-    """Fill one page and the total with a single statement that ranks every candidate.
-
-    Used when several groups must all match, which usually leaves few candidates.
-    """
-    statement = (
-        select(model, func.count().over().label("total"))
-        .join(scores, model.id == scores.c.entity_id)
-        .where(model.community_id == community_id)
-        .order_by(scores.c.score.desc(), _sort_name(session, model), model.id)
-        .offset(result.offset)
-        .limit(result.limit)
-    )
-    rows = (await session.execute(statement)).all()
-    result.items = [row[0] for row in rows]
-    if rows:
-        result.total = rows[0][1]
-    elif result.offset:
-        count = select(func.count()).select_from(scores)
-        result.total = (await session.execute(count)).scalar_one()
-
-
-def _sort_name(session: AsyncSession, model: type[Buyer] | type[Scheme]) -> Any:
-    # PostgreSQL sorts text by the database's locale unless told otherwise; "C" is code
-    # point order, which is how SQLite compares text.
-    if session.get_bind().dialect.name == "postgresql":
-        return model.name_key.collate("C")
-    return model.name_key
-
-
-async def _fetch_by_tiers(
-    session: AsyncSession,
-    model: type[Buyer] | type[Scheme],
-    community_id: int,
-    kind: str,
-    conditions: list[Any],
-    scores: Any,
-    result: SearchResult,
-) -> None:
-    """Fill one page and the total from a histogram of scores, then one page per tier.
-
-    Used for a single group, whose result can be a large share of the registry: a tier
-    of thousands of equal scores is paged without sorting it (see `_fetch_tier`).
-    """
-    histogram = (
-        await session.execute(
-            select(scores.c.score, func.count())
-            .group_by(scores.c.score)
-            .order_by(scores.c.score.desc())
-        )
-    ).all()
-    result.total = sum(count for _score, count in histogram)
-
-    skip = result.offset
-    remaining = result.limit
-    for score, count in histogram:
-        if remaining <= 0:
-            break
-        if skip >= count:
-            skip -= count
-            continue
-        result.items += await _fetch_tier(
-            session, model, community_id, kind, conditions, scores, score, count, skip, remaining
-        )
-        remaining -= min(count - skip, remaining)
-        skip = 0
-
-
-def _scores_query(community_id: int, kind: str, groups: list[_Group], conditions: list[Any]) -> Any:
-    """Build the (entity_id, score) subquery of entries that match every group."""
-    all_terms = sorted({a.term for group in groups for a in group.alternatives})
-    scores = (
-        select(SearchTerm.entity_id.label("entity_id"), func.sum(SearchTerm.weight).label("score"))
-        .where(
-            SearchTerm.community_id == community_id,
-            SearchTerm.kind == kind,
-            SearchTerm.term.in_(all_terms),
-            or_(*conditions),
-        )
-        .group_by(SearchTerm.entity_id)
-    )
-    if len(groups) > 1:
-        # One MAX per group is cheaper than COUNT(DISTINCT group number) on both databases.
-        scores = scores.having(
-            and_(*(func.max(case((condition, 1), else_=0)) == 1 for condition in conditions))
-        )
-    return scores.subquery()
-
-
-# A score tier with more entries than this share of the community's size is paged by
-# walking the name index and testing each entry, which stops after one page; smaller
-# tiers are joined and sorted whole. Measured by bench/lookup.py on SQLite.
-_NAME_WALK_MIN_SHARE = 0.01
-
-
-async def _fetch_tier(
-    session: AsyncSession,
-    model: type[Buyer] | type[Scheme],
-    community_id: int,
-    kind: str,
-    conditions: list[Any],
-    scores: Any,
-    score: int,
-    count: int,
-    skip: int,
-    limit: int,
-) -> list[Any]:
-    """Return one page of the entries whose score is `score`, ordered by name_key, then id."""
-    dialect = session.get_bind().dialect.name
-    in_community = model.community_id == community_id
-    if dialect == "sqlite" and count > _NAME_WALK_MIN_SHARE * await _community_size(
-        session, model, community_id
-    ):
-        # SQLite compares text by code point, as `name_key` is stored in its unique index,
-        # so walking that index yields the order without sorting the tier.
-        def matches(condition: Any) -> Any:
-            return (
-                select(SearchTerm.id)
-                .where(
-                    SearchTerm.community_id == community_id,
-                    SearchTerm.kind == kind,
-                    SearchTerm.entity_id == model.id,
-                    condition,
-                )
-                .exists()
-            )
-
-        entry_score = (
-            select(func.sum(SearchTerm.weight))
-            .where(
-                SearchTerm.community_id == community_id,
-                SearchTerm.kind == kind,
-                SearchTerm.entity_id == model.id,
-                or_(*conditions),
-            )
-            .scalar_subquery()
-        )
-        statement = (
-            select(model)
-            .where(in_community, *(matches(c) for c in conditions), entry_score == score)
-            .order_by(model.name_key, model.id)
-        )
-    else:
-        statement = (
-            select(model)
-            .join(scores, model.id == scores.c.entity_id)
-            .where(in_community, scores.c.score == score)
-            .order_by(_sort_name(session, model), model.id)
-        )
-    return list((await session.scalars(statement.offset(skip).limit(limit))).all())
-
-
-async def _community_size(
-    session: AsyncSession, model: type[Buyer] | type[Scheme], community_id: int
-) -> int:
-    return (
-        await session.scalar(
-            select(func.count()).select_from(model).where(model.community_id == community_id)
-        )
-        or 0
-    )
 
 
 async def search_buyers(
