@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import FACILITATOR_HELP, GROUP_COMMANDS, MEMBER_HELP
+from bot.commands import FACILITATOR_GROUP_COMMANDS, FACILITATOR_HELP, GROUP_COMMANDS, MEMBER_HELP
 from bot.texts import LocalTexts
 from handlers.callbacks import ForgetMe
 from storage import people
@@ -31,7 +31,7 @@ async def cancel(message: Message, state: FSMContext, t: LocalTexts) -> None:
 async def show_help(message: Message, is_facilitator: bool, person: Person, t: LocalTexts) -> None:
     commands: tuple[str, ...]
     if message.chat.type != "private":
-        commands = GROUP_COMMANDS
+        commands = FACILITATOR_GROUP_COMMANDS if is_facilitator else GROUP_COMMANDS
     else:
         commands = FACILITATOR_HELP if is_facilitator else MEMBER_HELP
     await message.answer(

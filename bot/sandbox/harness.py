@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SANDBOX_TOKEN = "7000000001:SANDBOX-offline-token-not-for-telegram"
 BOT_USERNAME = "cop_assistant_bot"
 FACILITATOR = "facilitator"
+STARTUP_TIMEOUT_S = 30
 
 
 class SandboxHarness:
@@ -89,12 +90,19 @@ class SandboxHarness:
         """Start polling; also used to restart the bot on the same database."""
         assert self.app is not None
         bot = self.app.create_bot()
+        polls_before = len(self.server.requests_for("getUpdates"))
         # One update at a time, so that wait_idle() returning means every update was handled.
         self._polling = asyncio.create_task(
             self.app.dispatcher.start_polling(
                 bot, handle_as_tasks=False, handle_signals=False, polling_timeout=1
             )
         )
+        # Start-up (getMe, command menus) is over once the bot first asks for updates.
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while len(self.server.requests_for("getUpdates")) == polls_before:
+                if self._polling.done():
+                    self._polling.result()
+                await asyncio.sleep(0.01)
         await self.server.wait_idle()
 
     async def stop_bot(self) -> None:

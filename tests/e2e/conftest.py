@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +13,17 @@ from bot.texts import Texts
 
 
 @pytest.fixture
-async def harness() -> AsyncIterator[SandboxHarness]:
-    """Yield a started harness with the demo data on a temporary SQLite database."""
-    started = SandboxHarness(load_settings(), demo=True)
+async def harness(tmp_path: Path) -> AsyncIterator[SandboxHarness]:
+    """Yield a started harness with the demo data on a fresh SQLite database in tmp_path."""
+    # Explicit values, so a developer's .env (a real token, DATABASE_URL or REDIS_URL) is not used.
+    settings = load_settings(
+        bot_token=None,
+        database_url=f"sqlite:///{tmp_path / 'e2e.sqlite'}",
+        redis_url=None,
+        facilitator_ids=[],
+        default_locale="en",
+    )
+    started = SandboxHarness(settings, demo=True)
     await started.start()
     yield started
     await started.stop()

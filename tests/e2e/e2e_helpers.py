@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
@@ -14,16 +15,22 @@ from storage.models import GroupChat, Person
 TEXTS = Texts()
 
 
-def label(feature: str, key: str, locale: str = "en") -> str:
+def label(feature: str, key: str, locale: str = "en", /) -> str:
     return TEXTS.label(locale, feature, key)
 
 
-def render(name: str, locale: str = "en", **context: object) -> str:
-    return str(TEXTS.render(locale, name, **context))
+def render(template: str, locale: str = "en", /, **context: object) -> Markup:
+    """Render a message template as the bot does; Markup, so a nested reason is not escaped twice."""
+    return TEXTS.render(locale, template, **context)
 
 
-async def say(harness: SandboxHarness, user: SandboxUser, text: str, chat: SandboxChat | None = None,
-              thread_id: int | None = None) -> BotMessage:
+async def say(
+    harness: SandboxHarness,
+    user: SandboxUser,
+    text: str,
+    chat: SandboxChat | None = None,
+    thread_id: int | None = None,
+) -> BotMessage:
     """Send text, wait until the bot is idle, and return the bot's latest message in that chat."""
     chat = chat or harness.server.private_chat(user)
     await harness.server.send_text(user, chat, text, thread_id=thread_id)
@@ -31,8 +38,13 @@ async def say(harness: SandboxHarness, user: SandboxUser, text: str, chat: Sandb
     return harness.server.last_bot_message(chat, thread_id=thread_id)
 
 
-async def tap(harness: SandboxHarness, user: SandboxUser, button_text: str, chat: SandboxChat | None = None,
-              thread_id: int | None = None) -> BotMessage:
+async def tap(
+    harness: SandboxHarness,
+    user: SandboxUser,
+    button_text: str,
+    chat: SandboxChat | None = None,
+    thread_id: int | None = None,
+) -> BotMessage:
     """Press a button, wait until the bot is idle, and return the bot's latest message in that chat."""
     chat = chat or harness.server.private_chat(user)
     await harness.server.press(user, chat, button_text, thread_id=thread_id)
@@ -53,8 +65,13 @@ class Answers:
     language: str = "en"
 
 
-async def fill_form(harness: SandboxHarness, user: SandboxUser, answers: Answers, *,
-                    via_group: SandboxChat | None = None) -> BotMessage:
+async def fill_form(
+    harness: SandboxHarness,
+    user: SandboxUser,
+    answers: Answers,
+    *,
+    via_group: SandboxChat | None = None,
+) -> BotMessage:
     """Start registration (in private, or through a group's deep link) and answer up to the summary."""
     if via_group is None:
         await say(harness, user, "/start")
@@ -75,8 +92,13 @@ async def fill_form(harness: SandboxHarness, user: SandboxUser, answers: Answers
     return await tap(harness, user, label("registration", language_key))
 
 
-async def register(harness: SandboxHarness, user: SandboxUser, answers: Answers | None = None, *,
-                   via_group: SandboxChat | None = None) -> BotMessage:
+async def register(
+    harness: SandboxHarness,
+    user: SandboxUser,
+    answers: Answers | None = None,
+    *,
+    via_group: SandboxChat | None = None,
+) -> BotMessage:
     """Fill the form and press Confirm; return the facilitator's review message."""
     answers = answers or Answers()
     summary = await fill_form(harness, user, answers, via_group=via_group)
@@ -85,13 +107,28 @@ async def register(harness: SandboxHarness, user: SandboxUser, answers: Answers 
     return harness.server.last_bot_message(harness.server.private_chat(harness.facilitator))
 
 
-async def decide(harness: SandboxHarness, review: BotMessage, action: str) -> None:
-    """Press Approve or Reject on one review message in the facilitator's chat."""
-    button = next(button for row in review.buttons for button in row if button.text == label("registration", action))
+def decision_data(review: BotMessage, action: str) -> str:
+    """Return the callback data of the Approve or Reject button of a review message."""
+    button = next(
+        button
+        for row in review.buttons
+        for button in row
+        if button.text == label("registration", action)
+    )
     assert button.callback_data is not None
+    return button.callback_data
+
+
+async def decide(
+    harness: SandboxHarness, review: BotMessage, action: str, data: str | None = None
+) -> dict:
+    """Press Approve or Reject on one review message in the facilitator's chat; return the update."""
     chat = harness.server.private_chat(harness.facilitator)
-    await harness.server.press_data(harness.facilitator, chat, review.message_id, button.callback_data)
+    update = await harness.server.press_data(
+        harness.facilitator, chat, review.message_id, data or decision_data(review, action)
+    )
     await harness.server.wait_idle()
+    return update
 
 
 async def load_person(harness: SandboxHarness, user: SandboxUser) -> Person | None:
@@ -111,4 +148,6 @@ async def load_group(harness: SandboxHarness, chat: SandboxChat) -> GroupChat | 
 def callback_answer_for(harness: SandboxHarness, update: dict) -> dict | None:
     """Return the bot's answerCallbackQuery for a queued callback update, or None if unanswered."""
     query_id = update["callback_query"]["id"]
-    return next((a for a in harness.server.callback_answers if a["callback_query_id"] == query_id), None)
+    return next(
+        (a for a in harness.server.callback_answers if a["callback_query_id"] == query_id), None
+    )

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import html
 
-from e2e_helpers import Answers, decide, fill_form, label, load_person, register, render, say, tap
+from e2e_helpers import (
+    Answers,
+    decide,
+    decision_data,
+    fill_form,
+    label,
+    load_person,
+    register,
+    render,
+    say,
+    tap,
+)
 
 from bot.sandbox.harness import SandboxHarness
 
@@ -22,10 +33,17 @@ async def test_registration_private_then_approved(harness: SandboxHarness) -> No
     assert person.phone == "+919876543210"
     assert person.states == ["Maharashtra", "Karnataka"]
     assert person.registered_via_chat_id is None
-    assert server.last_bot_message(server.private_chat(asha)).html == render("registration/submitted")
-    expected_review = render("registration/review", person=person, bso_name=person.bso.name, new_bso=False, other_pocs=[])
+    assert server.last_bot_message(server.private_chat(asha)).html == render(
+        "registration/submitted"
+    )
+    expected_review = render(
+        "registration/review", person=person, bso_name=person.bso.name, new_bso=False, other_pocs=[]
+    )
     assert review.html == expected_review
-    assert review.button_texts() == [label("registration", "approve"), label("registration", "reject")]
+    assert review.button_texts() == [
+        label("registration", "approve"),
+        label("registration", "reject"),
+    ]
 
     await decide(harness, review, "approve")
 
@@ -34,9 +52,13 @@ async def test_registration_private_then_approved(harness: SandboxHarness) -> No
     assert person.status == "approved"
     assert person.decided_by == harness.facilitator.id
     facilitator_chat = server.private_chat(harness.facilitator)
-    assert server.last_bot_message(facilitator_chat).html == render("registration/decision_done", person=person)
+    assert server.last_bot_message(facilitator_chat).html == render(
+        "registration/decision_done", person=person
+    )
     assert server.bot_messages(facilitator_chat)[-2].buttons == []
-    assert server.last_bot_message(server.private_chat(asha)).html == render("registration/approved", person=person)
+    assert server.last_bot_message(server.private_chat(asha)).html == render(
+        "registration/approved", person=person
+    )
 
     me = await say(harness, asha, "/me")
     assert me.html == render("common/me", person=person, is_facilitator=False)
@@ -105,14 +127,21 @@ async def test_registration_hindi_language_switches_texts(harness: SandboxHarnes
 
     summary = await fill_form(harness, meena, Answers(name="मीना वर्मा", language="hi"))
 
-    assert summary.button_texts()[-2:] == [label("registration", "confirm", "hi"), label("registration", "cancel", "hi")]
+    assert summary.button_texts()[-2:] == [
+        label("registration", "confirm", "hi"),
+        label("registration", "cancel", "hi"),
+    ]
     await tap(harness, meena, label("registration", "confirm", "hi"))
-    assert server.last_bot_message(server.private_chat(meena)).html == render("registration/submitted", "hi")
+    assert server.last_bot_message(server.private_chat(meena)).html == render(
+        "registration/submitted", "hi"
+    )
     help_message = await say(harness, meena, "/help")
     person = await load_person(harness, meena)
     from bot.commands import MEMBER_HELP
 
-    assert help_message.html == render("common/help", "hi", commands=MEMBER_HELP, person=person, is_facilitator=False)
+    assert help_message.html == render(
+        "common/help", "hi", commands=MEMBER_HELP, person=person, is_facilitator=False
+    )
 
 
 async def test_rejection_tells_registrant(harness: SandboxHarness) -> None:
@@ -125,9 +154,13 @@ async def test_rejection_tells_registrant(harness: SandboxHarness) -> None:
     person = await load_person(harness, ravi)
     assert person is not None
     assert person.status == "rejected"
-    assert server.last_bot_message(server.private_chat(ravi)).html == render("registration/rejected", person=person)
+    assert server.last_bot_message(server.private_chat(ravi)).html == render(
+        "registration/rejected", person=person
+    )
     facilitator_chat = server.private_chat(harness.facilitator)
-    assert server.last_bot_message(facilitator_chat).html == render("registration/decision_done", person=person)
+    assert server.last_bot_message(facilitator_chat).html == render(
+        "registration/decision_done", person=person
+    )
     assert harness.errors == []
 
 
@@ -135,14 +168,17 @@ async def test_second_decision_reports_already_decided(harness: SandboxHarness) 
     server = harness.server
     ravi = server.user("ravi")
     review = await register(harness, ravi, Answers(name="Ravi Kumar"))
+    reject_data = decision_data(review, "reject")
     await decide(harness, review, "approve")
 
-    await decide(harness, review, "reject")
+    await decide(harness, review, "reject", reject_data)
 
     person = await load_person(harness, ravi)
     assert person is not None
     assert person.status == "approved"
-    assert server.callback_answers[-1]["text"] == str(render("registration/decision_already", person=person))
+    assert server.callback_answers[-1]["text"] == str(
+        render("registration/decision_already", person=person)
+    )
     assert harness.errors == []
 
 
@@ -158,7 +194,13 @@ async def test_second_poc_flagged_as_handover(harness: SandboxHarness) -> None:
     first = await load_person(harness, asha)
     second = await load_person(harness, ravi)
     assert first is not None and second is not None
-    expected = render("registration/review", person=second, bso_name=second.bso.name, new_bso=False, other_pocs=[first])
+    expected = render(
+        "registration/review",
+        person=second,
+        bso_name=second.bso.name,
+        new_bso=False,
+        other_pocs=[first],
+    )
     assert second_review.html == expected
     assert html.escape("Asha Patil") in second_review.html
     assert "<b>" in expected.split("Asha Patil")[0]  # the handover paragraph is rendered
@@ -176,7 +218,10 @@ async def test_pending_lists_waiting_registrations(harness: SandboxHarness) -> N
     assert messages[0].html == render("registration/pending_count", count=2)
     assert "Asha Patil" in messages[1].text
     assert "Ravi Kumar" in messages[2].text
-    assert messages[2].button_texts() == [label("registration", "approve"), label("registration", "reject")]
+    assert messages[2].button_texts() == [
+        label("registration", "approve"),
+        label("registration", "reject"),
+    ]
     assert harness.errors == []
 
 
@@ -207,7 +252,13 @@ async def test_new_bso_marked_in_review(harness: SandboxHarness) -> None:
     assert person.bso is not None
     assert person.bso.name == "Krishi Seva Sansthan"
     review = server.last_bot_message(server.private_chat(harness.facilitator))
-    assert review.html == render("registration/review", person=person, bso_name="Krishi Seva Sansthan", new_bso=True, other_pocs=[])
+    assert review.html == render(
+        "registration/review",
+        person=person,
+        bso_name="Krishi Seva Sansthan",
+        new_bso=True,
+        other_pocs=[],
+    )
     assert harness.errors == []
 
 
@@ -221,7 +272,7 @@ async def test_approved_member_reregisters(harness: SandboxHarness) -> None:
     await say(harness, asha, "/register")
 
     person = await load_person(harness, asha)
-    messages = server.bot_messages(server.private_chat(asha))[len(welcome):]
+    messages = server.bot_messages(server.private_chat(asha))[len(welcome) :]
     assert messages[0].html == render("registration/welcome_back", person=person)
     assert messages[1].html == render("registration/consent")
 

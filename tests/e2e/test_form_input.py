@@ -1,0 +1,304 @@
+"""Bad input in the registration form: each is re-asked with its reason, and /cancel saves nothing."""
+
+from __future__ import annotations
+
+import html
+
+from e2e_helpers import Answers, fill_form, label, load_person, render, say, tap
+
+from bot.sandbox.harness import SandboxHarness
+from bot.sandbox.models import SandboxUser
+
+
+async def open_form_at_name(harness: SandboxHarness, user: SandboxUser) -> None:
+    await say(harness, user, "/start")
+    await tap(harness, user, label("registration", "agree"))
+
+
+async def open_form_at_phone(harness: SandboxHarness, user: SandboxUser) -> None:
+    await open_form_at_name(harness, user)
+    await say(harness, user, "Asha Patil")
+    await tap(harness, user, "PRADAN")
+    await say(harness, user, "programme manager")
+
+
+def ask(field: str, reason_name: str, **context: object) -> str:
+    return render(
+        f"registration/ask_{field}", reason=render(f"registration/errors/{reason_name}", **context)
+    )
+
+
+async def test_name_without_letters_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+
+    reply = await say(harness, asha, "12345 !!")
+
+    assert reply.html == ask("name", "name_letters")
+
+
+async def test_name_too_long_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+
+    reply = await say(harness, asha, "A" * 101)
+
+    assert reply.html == ask("name", "too_long", limit=100, length=101)
+
+
+async def test_name_sticker_reasked(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await open_form_at_name(harness, asha)
+
+    await server.send_sticker(asha, server.private_chat(asha))
+    await server.wait_idle()
+
+    assert server.last_bot_message(server.private_chat(asha)).html == ask("name", "not_text")
+
+
+async def test_name_photo_reasked(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await open_form_at_name(harness, asha)
+
+    await server.send_photo(asha, server.private_chat(asha), b"\xff\xd8\xff\xe0 jpeg")
+    await server.wait_idle()
+
+    assert server.last_bot_message(server.private_chat(asha)).html == ask("name", "not_text")
+
+
+async def test_command_mid_form_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+
+    reply = await say(harness, asha, "/buyers onion")
+
+    assert reply.html == ask("name", "command_mid_form")
+    assert harness.errors == []
+
+
+async def test_edited_message_mid_form_reasked(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await open_form_at_phone(harness, asha)
+    chat = server.private_chat(asha)
+
+    await server.edit_text(asha, chat, server.last_user_message_id(asha, chat), "director")
+    await server.wait_idle()
+
+    assert server.last_bot_message(chat).html == ask("phone", "edited")
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.bso_role is None
+
+
+async def test_skip_required_question_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+
+    reply = await say(harness, asha, "/skip")
+
+    assert reply.html == ask("name", "not_optional")
+
+
+async def test_invalid_phone_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_phone(harness, asha)
+
+    reply = await say(harness, asha, "call me maybe")
+
+    assert reply.html == ask("phone", "phone", typed="call me maybe")
+    assert reply.button_texts() == [label("registration", "skip")]
+
+
+async def test_short_phone_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_phone(harness, asha)
+
+    reply = await say(harness, asha, "12345")
+
+    assert reply.html == ask("phone", "phone", typed="12345")
+
+
+async def test_unknown_state_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_phone(harness, asha)
+    await say(harness, asha, "/skip")
+
+    reply = await say(harness, asha, "Maharashtra, Narnia")
+
+    assert reply.html == ask("states", "states_unknown", unknown=["Narnia"])
+
+
+async def test_unknown_bso_typed_reasked(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+    await say(harness, asha, "Asha Patil")
+
+    reply = await say(harness, asha, "Zyxwv Trust")
+
+    assert reply.html == ask("bso", "bso_not_found", typed="Zyxwv Trust")
+    assert label("registration", "bso_not_listed") in reply.button_texts()
+
+
+async def test_text_at_consent_asks_for_button(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await say(harness, asha, "/start")
+
+    reply = await say(harness, asha, "what is this?")
+
+    assert reply.html == render("registration/consent_press_button")
+
+
+async def test_text_at_summary_shows_summary_again(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await fill_form(harness, asha, Answers())
+    before = len(server.bot_messages(server.private_chat(asha)))
+
+    await say(harness, asha, "ok")
+
+    messages = server.bot_messages(server.private_chat(asha))[before:]
+    assert messages[0].html == render("registration/confirm_press_button")
+    assert label("registration", "confirm") in messages[1].button_texts()
+
+
+async def test_stale_bso_button_rejected(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    chat = server.private_chat(asha)
+    await open_form_at_name(harness, asha)
+    bso_question = await say(harness, asha, "Asha Patil")
+    baif = next(button for row in bso_question.buttons for button in row if button.text == "BAIF")
+    await say(harness, asha, "PRADAN")
+
+    # A tap on a button of the earlier question, e.g. from a second device.
+    assert baif.callback_data is not None
+    await server.press_data(asha, chat, bso_question.message_id, baif.callback_data)
+    await server.wait_idle()
+
+    assert server.callback_answers[-1]["text"] == str(render("registration/errors/stale_button"))
+    assert harness.errors == []
+
+
+async def test_edit_from_summary_returns_to_summary(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await fill_form(harness, asha, Answers())
+    await tap(harness, asha, label("registration", "edit_name"))
+
+    summary = await say(harness, asha, "Asha R. Patil")
+
+    assert "Asha R. Patil" in summary.text
+    assert label("registration", "confirm") in summary.button_texts()
+
+
+async def test_declined_consent_saves_nothing(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await say(harness, asha, "/start")
+
+    reply = await tap(harness, asha, label("registration", "decline"))
+
+    assert reply.html == render("registration/declined")
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.status == "new"
+    assert person.consent_at is None
+
+
+async def assert_nothing_saved(harness: SandboxHarness, user: SandboxUser) -> None:
+    person = await load_person(harness, user)
+    assert person is not None
+    assert person.status == "new"
+    assert person.name is None
+    assert person.bso_id is None
+    assert person.phone is None
+
+
+async def test_cancel_at_consent_saves_nothing(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await say(harness, asha, "/start")
+
+    reply = await say(harness, asha, "/cancel")
+
+    assert reply.html == render("common/cancelled")
+    await assert_nothing_saved(harness, asha)
+
+
+async def test_cancel_at_phone_saves_nothing(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_phone(harness, asha)
+
+    reply = await say(harness, asha, "/cancel")
+
+    assert reply.html == render("common/cancelled")
+    await assert_nothing_saved(harness, asha)
+    after = await say(harness, asha, "98765 43210")
+    assert after.html != render("registration/ask_states", reason=None)
+
+
+async def test_cancel_at_summary_saves_nothing(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await fill_form(harness, asha, Answers())
+
+    reply = await say(harness, asha, "/cancel")
+
+    assert reply.html == render("common/cancelled")
+    await assert_nothing_saved(harness, asha)
+
+
+async def test_cancel_button_at_summary_saves_nothing(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await fill_form(harness, asha, Answers())
+
+    reply = await tap(harness, asha, label("registration", "cancel"))
+
+    assert reply.html == render("common/cancelled")
+    await assert_nothing_saved(harness, asha)
+    assert harness.errors == []
+
+
+async def test_cancel_outside_form_says_nothing_to_cancel(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+
+    reply = await say(harness, asha, "/cancel")
+
+    assert reply.html == render("common/nothing_to_cancel")
+
+
+async def test_names_escaped_in_summary_and_review(harness: SandboxHarness) -> None:
+    server = harness.server
+    tricky = "Ravi <b>Kumar</b> & Sons 🌾"
+    ravi = server.user("ravi", first_name="<i>R&D</i> 🚜")  # and no username
+    summary = await fill_form(harness, ravi, Answers(name=tricky, role="head <of> R&D"))
+
+    assert f"Name: {tricky}" in summary.text
+    assert html.escape(tricky, quote=False) in summary.html
+    assert "head <of> R&D" in summary.text
+
+    await tap(harness, ravi, label("registration", "confirm"))
+    review = server.last_bot_message(server.private_chat(harness.facilitator))
+    person = await load_person(harness, ravi)
+    assert person is not None
+    assert person.name == tricky
+    assert tricky in review.text
+    assert "@" not in review.text.splitlines()[1]
+    assert review.html == render(
+        "registration/review", person=person, bso_name=person.bso.name, new_bso=False, other_pocs=[]
+    )
+
+    me = await say(harness, ravi, "/me")
+    assert "<i>R&D</i> 🚜" in me.text
+    assert harness.errors == []
+
+
+async def test_new_bso_name_escaped(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+    await say(harness, asha, "Asha Patil")
+    await tap(harness, asha, label("registration", "bso_not_listed"))
+
+    role_question = await say(harness, asha, "Seva <Trust> & Co")
+
+    assert role_question.html == render("registration/ask_role", reason=None)
+    assert harness.errors == []
