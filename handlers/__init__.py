@@ -6,13 +6,23 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import common, errors, fallback, groups, imports, lookups, registration
+    from handlers import (
+        approvals,
+        common,
+        errors,
+        fallback,
+        groups,
+        imports,
+        lookups,
+        registration,
+    )
 
     routers = [
         errors.router,
         # /cancel, /help and /me come first so they work at any step of a form.
         common.router,
         groups.router,
+        approvals.router,
         imports.router,
         lookups.router,
         # Registration last: its catch-all handlers answer anything else sent mid-form.
