@@ -20,6 +20,8 @@ from markupsafe import Markup
 from bot.config import LOCALES, PROJECT_ROOT
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
+# Telegram's limit on a message's text after entities are parsed, in UTF-16 code units.
+MESSAGE_LIMIT = 4096
 TAG = re.compile(r"<[^>]+>")
 
 MONTHS = {
@@ -98,3 +100,8 @@ def clip(value: object, limit: int) -> str:
     """Shorten text to `limit` characters with an ellipsis, before it is escaped."""
     text = "" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def utf16_length(text: str) -> int:
+    """Count UTF-16 code units, the unit of Telegram's message length limits."""
+    return len(text.encode("utf-16-le")) // 2

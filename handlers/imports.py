@@ -13,7 +13,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import LocalTexts
+from bot.texts import MESSAGE_LIMIT, TAG, LocalTexts, utf16_length
 from handlers.callbacks import ImportChoice
 from storage import registries
 from storage.importer import ImportFileError, ImportReport
@@ -118,8 +118,14 @@ async def registry_chosen(
 
 
 async def send_report(message: Message, report: ImportReport, t: LocalTexts) -> None:
-    await message.answer(t("imports/report", report=report, shown=ERRORS_SHOWN))
-    if len(report.errors) > ERRORS_SHOWN:
+    # List fewer rows until the report fits one message; the file below has them all.
+    shown = ERRORS_SHOWN
+    text = t("imports/report", report=report, shown=shown)
+    while shown > 0 and utf16_length(TAG.sub("", text)) > MESSAGE_LIMIT:
+        shown -= 1
+        text = t("imports/report", report=report, shown=shown)
+    await message.answer(text)
+    if len(report.errors) > shown or len(report.merged) > shown:
         content = "\n".join(report.lines()).encode("utf-8")
         filename = f"{PurePath(report.filename).stem}-import-report.txt"
         await message.answer_document(BufferedInputFile(content, filename=filename))

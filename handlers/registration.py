@@ -31,6 +31,9 @@ router = Router(name="registration")
 NAME_MAX = 100
 ROLE_MAX = 100
 BSO_NAME_MAX = 200
+# Keeps the summary and the facilitator's review well inside Telegram's 4096 characters.
+COMMODITIES_MAX = 20
+COMMODITY_MAX = 60
 # A typed BSO name this similar (0-100) to a listed one selects it, so "Pradan" finds PRADAN.
 BSO_MATCH_CUTOFF = 88
 DEEP_LINK_PREFIX = "reg_"
@@ -393,6 +396,17 @@ async def commodities_given(
         await reask(
             message, state, t, "commodities", reason=t("registration/errors/commodities_empty")
         )
+        return
+    too_long = [name for name in names if len(name) > COMMODITY_MAX]
+    if len(names) > COMMODITIES_MAX or too_long:
+        reason = t(
+            "registration/errors/commodities_too_many",
+            count=len(names),
+            limit=COMMODITIES_MAX,
+            length_limit=COMMODITY_MAX,
+            too_long=too_long,
+        )
+        await reask(message, state, t, "commodities", reason=reason)
         return
     await save_answer(message, state, t, session, "commodities", names)
 

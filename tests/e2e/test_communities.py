@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from e2e_helpers import label, render, say, tap
 from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
 from storage import people
 from storage.models import Person
-from tests.e2e.e2e_helpers import label, render, say, tap
 
 
 async def add_second_community(harness: SandboxHarness) -> int:
