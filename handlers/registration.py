@@ -13,6 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from markupsafe import Markup
 from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,17 +196,9 @@ async def name_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
     name = " ".join((message.text or "").split())
-    if not any(char.isalpha() for char in name):
-        await reask(message, state, t, "name", reason=t("registration/errors/name_letters"))
-        return
-    if len(name) > NAME_MAX:
-        await reask(
-            message,
-            state,
-            t,
-            "name",
-            reason=t("registration/errors/too_long", limit=NAME_MAX, length=len(name)),
-        )
+    problem = typed_text_problem(t, name, limit=NAME_MAX, letters_key="name_letters")
+    if problem is not None:
+        await reask(message, state, t, "name", reason=problem)
         return
     await save_answer(message, state, t, session, "name", name)
 
@@ -273,17 +266,9 @@ async def bso_new_given(
 ) -> None:
     community_id = (await state.get_data()).get("community_id", community.id)
     name = " ".join((message.text or "").split())
-    if not any(char.isalpha() for char in name):
-        await reask(message, state, t, "bso_new", reason=t("registration/errors/name_letters"))
-        return
-    if len(name) > BSO_NAME_MAX:
-        await reask(
-            message,
-            state,
-            t,
-            "bso_new",
-            reason=t("registration/errors/too_long", limit=BSO_NAME_MAX, length=len(name)),
-        )
+    problem = typed_text_problem(t, name, limit=BSO_NAME_MAX, letters_key="name_letters")
+    if problem is not None:
+        await reask(message, state, t, "bso_new", reason=problem)
         return
     existing = await people.find_bso_by_name(session, community_id, name)
     answer: dict[str, Any] = (
@@ -297,17 +282,9 @@ async def role_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
     role = " ".join((message.text or "").split())
-    if not any(char.isalpha() for char in role):
-        await reask(message, state, t, "role", reason=t("registration/errors/role_letters"))
-        return
-    if len(role) > ROLE_MAX:
-        await reask(
-            message,
-            state,
-            t,
-            "role",
-            reason=t("registration/errors/too_long", limit=ROLE_MAX, length=len(role)),
-        )
+    problem = typed_text_problem(t, role, limit=ROLE_MAX, letters_key="role_letters")
+    if problem is not None:
+        await reask(message, state, t, "role", reason=problem)
         return
     await save_answer(message, state, t, session, "role", role)
 
@@ -553,56 +530,28 @@ async def registrant_in_community(
 async def skip_not_allowed(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
-    await reask(
-        message,
-        state,
-        t,
-        await current_field(state),
-        reason=t("registration/errors/not_optional"),
-        session=session,
-    )
+    await reask_current(message, state, t, session, "not_optional")
 
 
 @router.message(StateFilter(Registration), F.text.startswith("/"))
 async def command_mid_form(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
-    await reask(
-        message,
-        state,
-        t,
-        await current_field(state),
-        reason=t("registration/errors/command_mid_form"),
-        session=session,
-    )
+    await reask_current(message, state, t, session, "command_mid_form")
 
 
 @router.message(StateFilter(Registration))
 async def not_text(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
-    await reask(
-        message,
-        state,
-        t,
-        await current_field(state),
-        reason=t("registration/errors/not_text"),
-        session=session,
-    )
+    await reask_current(message, state, t, session, "not_text")
 
 
 @router.edited_message(StateFilter(Registration))
 async def edited_mid_form(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
-    await reask(
-        message,
-        state,
-        t,
-        await current_field(state),
-        reason=t("registration/errors/edited"),
-        session=session,
-    )
+    await reask_current(message, state, t, session, "edited")
 
 
 @router.callback_query(StateFilter(Registration), RegistrationStep.filter())
@@ -614,6 +563,24 @@ async def stale_button(callback: CallbackQuery, t: LocalTexts) -> None:
 async def button_after_form(callback: CallbackQuery, t: LocalTexts) -> None:
     await callback.answer(t.alert("registration/errors/form_closed"), show_alert=True)
     await drop_buttons(callback)
+
+
+def typed_text_problem(t: LocalTexts, text: str, *, limit: int, letters_key: str) -> Markup | None:
+    """Return why a typed name or role cannot be used, or None when it can."""
+    if not any(char.isalpha() for char in text):
+        return t(f"registration/errors/{letters_key}")
+    if len(text) > limit:
+        return t("registration/errors/too_long", limit=limit, length=len(text))
+    return None
+
+
+async def reask_current(
+    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession, reason_key: str
+) -> None:
+    field = await current_field(state)
+    await reask(
+        message, state, t, field, reason=t(f"registration/errors/{reason_key}"), session=session
+    )
 
 
 async def current_field(state: FSMContext) -> str:
