@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from argparse import Namespace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,8 +70,14 @@ async def manage_communities(settings: Settings, action: str, args: Namespace) -
                     community = await people.add_community(
                         session, name=args.name, timezone=timezone
                     )
-                except (ValueError, ZoneInfoNotFoundError) as error:
-                    print(f"Community not added: {error}")
+                except ZoneInfoNotFoundError:
+                    print(
+                        f"Community not added: unknown time zone {timezone!r}; use an IANA name such as Asia/Kolkata.",
+                        file=sys.stderr,
+                    )
+                    return 1
+                except ValueError as error:
+                    print(f"Community not added: {error}.", file=sys.stderr)
                     return 1
                 print(f"Added community {community.id}: {community.name} ({community.timezone}).")
                 print("In a group of that community, a facilitator sends /community to attach it.")

@@ -10,6 +10,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -23,29 +24,31 @@ log = logging.getLogger(__name__)
 router = Router(name="approvals")
 
 
+async def review_text(t: LocalTexts, session: AsyncSession, registrant: Person) -> Markup:
+    """Render a registration for review, flagging a new BSO and a possible handover."""
+    other_pocs: Sequence[Person] = []
+    if registrant.bso_id is not None:
+        other_pocs = await people.approved_pocs_of_bso(
+            session, registrant.bso_id, exclude_person_id=registrant.id
+        )
+    return t(
+        "registration/review",
+        person=registrant,
+        bso_name=registrant.bso.name if registrant.bso else registrant.proposed_bso_name or "",
+        new_bso=registrant.proposed_bso_name is not None,
+        other_pocs=other_pocs,
+    )
+
+
 async def notify_facilitators(
-    bot: Bot,
-    texts: Texts,
-    settings: Settings,
-    registrant: Person,
-    *,
-    bso_name: str,
-    new_bso: bool,
-    other_pocs: Sequence[Person],
+    bot: Bot, texts: Texts, settings: Settings, session: AsyncSession, registrant: Person
 ) -> None:
+    t = texts.bind(settings.default_locale)
+    text = await review_text(t, session, registrant)
     for facilitator_id in settings.facilitator_ids:
-        t = texts.bind(settings.default_locale)
         try:
             await bot.send_message(
-                facilitator_id,
-                t(
-                    "registration/review",
-                    person=registrant,
-                    bso_name=bso_name,
-                    new_bso=new_bso,
-                    other_pocs=other_pocs,
-                ),
-                reply_markup=decision_keyboard(t, registrant.id),
+                facilitator_id, text, reply_markup=decision_keyboard(t, registrant.id)
             )
         except TelegramAPIError as error:
             log.warning(
@@ -94,8 +97,15 @@ async def decided(
         return
 
     approve = callback_data.action == "approve"
+    if approve and registrant.proposed_bso_name:
+        bso = await people.ensure_bso(
+            session, registrant.community_id, registrant.proposed_bso_name
+        )
+        registrant.bso_id = bso.id
+        registrant.proposed_bso_name = None
     people.decide(registrant, approve=approve, decided_by=callback.from_user.id)
     await session.commit()
+    await session.refresh(registrant, ["bso"])
     log.info("person %s %s by %s", registrant.id, registrant.status, callback.from_user.id)
     await callback.answer()
 
@@ -129,20 +139,7 @@ async def list_pending(
         return
     await message.answer(t("registration/pending_count", count=len(pending)))
     for registrant in pending:
-        other_pocs = (
-            await people.approved_pocs_of_bso(
-                session, registrant.bso_id, exclude_person_id=registrant.id
-            )
-            if registrant.bso_id
-            else []
-        )
         await message.answer(
-            t(
-                "registration/review",
-                person=registrant,
-                bso_name=registrant.bso.name if registrant.bso else "",
-                new_bso=False,
-                other_pocs=other_pocs,
-            ),
+            await review_text(t, session, registrant),
             reply_markup=decision_keyboard(t, registrant.id),
         )

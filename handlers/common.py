@@ -57,7 +57,11 @@ async def show_me_in_group(message: Message, t: LocalTexts) -> None:
 
 
 @router.callback_query(ForgetMe.filter(F.action == "ask"))
-async def forget_asked(callback: CallbackQuery, t: LocalTexts) -> None:
+async def forget_asked(callback: CallbackQuery, person: Person, t: LocalTexts) -> None:
+    if person.status == "new":
+        # An old /me message: the data is already gone.
+        await callback.answer(t.alert("common/forget_nothing"), show_alert=True)
+        return
     await callback.answer()
     keyboard = InlineKeyboardBuilder()
     keyboard.button(

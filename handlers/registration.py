@@ -464,20 +464,18 @@ async def confirmed(
 
     registrant = await registrant_in_community(session, person, data.get("community_id"))
     bso_answer = answers["bso"]
-    new_bso = bso_answer["id"] is None
-    bso = (
-        await people.ensure_bso(session, registrant.community_id, bso_answer["name"])
-        if new_bso
-        else await people.get_bso(session, registrant.community_id, bso_answer["id"])
-    )
-    if bso is None:
-        # The BSO was removed while the form was open: ask again rather than save without one.
-        await state.update_data(editing=True)
-        await ask(callback, state, texts.bind(answers["language"]), "bso", session=session)
-        return
+    bso = None
+    if bso_answer["id"] is not None:
+        bso = await people.get_bso(session, registrant.community_id, bso_answer["id"])
+        if bso is None:
+            # The BSO was removed while the form was open: ask again rather than save without one.
+            await state.update_data(editing=True)
+            await ask(callback, state, texts.bind(answers["language"]), "bso", session=session)
+            return
 
     registrant.name = answers["name"]
-    registrant.bso_id = bso.id
+    registrant.bso_id = bso.id if bso else None
+    registrant.proposed_bso_name = None if bso else bso_answer["name"]
     registrant.bso_role = answers["role"]
     registrant.phone = answers["phone"]
     registrant.states = answers["states"]
@@ -486,16 +484,15 @@ async def confirmed(
     registrant.consent_at = utcnow()
     registrant.status = "pending"
     registrant.registered_via_chat_id = data.get("via_chat_id")
-    other_pocs = await people.approved_pocs_of_bso(session, bso.id, exclude_person_id=registrant.id)
     await session.commit()
+    # The joined `bso` relationship still holds the BSO loaded before the change.
+    await session.refresh(registrant, ["bso"])
     await state.clear()
-    log.info("person %s registered for bso %s, pending approval", registrant.id, bso.id)
+    log.info("person %s registered, pending approval", registrant.id)
 
     t = texts.bind(registrant.locale)
     await reply(callback, t("registration/submitted"))
-    await approvals.notify_facilitators(
-        bot, texts, settings, registrant, bso_name=bso.name, new_bso=new_bso, other_pocs=other_pocs
-    )
+    await approvals.notify_facilitators(bot, texts, settings, session, registrant)
 
 
 @router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "cancel"))

@@ -83,6 +83,9 @@ class Person(TimestampMixin, Base):
     # new (never registered), pending, approved, rejected
     status: Mapped[str] = mapped_column(String(16), default="new")
     bso_id: Mapped[int | None] = mapped_column(ForeignKey("bsos.id", ondelete="SET NULL"))
+    # A BSO the person typed because it was not listed; it joins the list only when a
+    # facilitator approves the person, so unchecked names never reach other people's menus.
+    proposed_bso_name: Mapped[str | None] = mapped_column(String(200))
     bso_role: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20))
     states: Mapped[list[str]] = mapped_column(default=list)

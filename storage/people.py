@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Bso, Community, GroupChat, Person, utcnow
 
+COMMUNITY_NAME_MAX = 200
+
 
 def name_key(name: str) -> str:
     """Fold a name for duplicate detection: case, spaces and punctuation do not count."""
@@ -57,11 +59,14 @@ async def list_communities(session: AsyncSession) -> Sequence[Community]:
 
 
 async def add_community(session: AsyncSession, *, name: str, timezone: str) -> Community:
-    """Create another community; raise ValueError when the name is taken."""
+    """Create another community; raise ValueError when the name is empty, too long or taken."""
+    name = " ".join(name.split())
+    if not name or len(name) > COMMUNITY_NAME_MAX:
+        raise ValueError(f"a community name needs 1 to {COMMUNITY_NAME_MAX} characters")
     slug = slugify(name)
     if await session.scalar(select(Community).where(Community.slug == slug)) is not None:
         raise ValueError(f"a community named {name!r} already exists")
-    community = Community(name=name.strip(), slug=slug, timezone=timezone)
+    community = Community(name=name, slug=slug, timezone=timezone)
     session.add(community)
     await session.flush()
     return community

@@ -78,10 +78,12 @@ class Conversation:
                 continue
             if line in (":quit", ":q", ":exit"):
                 return 0
+            answered = len(self.server.callback_answers)
             try:
                 await self.handle(line)
             except (SandboxError, ValueError, OSError) as error:
                 print(f"  ({error})")
+            self.player.print_callback_answers(self.user.name, since=answered)
             for raised in self.harness.errors:
                 print(f"  (the bot raised {raised!r}; see the log above)")
             self.harness.errors.clear()

@@ -5,7 +5,8 @@
     @asha private: /start                           (a message or command)
     @asha group "Market task force": /register      (in a group, created on first use)
     @asha supergroup "CoP" topic "Buyers": /buyers onion
-    @asha private: [I agree]                        (press a button of the latest bot message)
+    @asha private: [I agree]                        (press the button with that text on the
+                                                     newest bot message there that has one)
     @asha private: file docs/buyers.csv             (send a document)
     @asha private: photo PATH | sticker | voice     (other kinds of message)
     @asha private: edit NEW TEXT                    (edit asha's latest message there)
@@ -14,7 +15,8 @@
     clock +3d | clock +2h | clock 2026-12-07 10:00  (move the bot's clock)
 
 An expectation looks at the bot messages sent to that chat since the last action there,
-or at the latest bot message in it when the last action got no reply.
+or at the latest bot message in it when the last action got no reply. Paths of files are
+relative to the current directory, so run scripts from the repository root.
 """
 
 from __future__ import annotations
@@ -136,6 +138,13 @@ class ScriptPlayer:
         self.out.write(f"!!  {text}\n")
 
     async def play_line(self, line: str) -> None:
+        try:
+            await self.play_action(line)
+        except ValueError as error:
+            # shlex, dates and times report malformed input as ValueError.
+            raise ScriptError(f"cannot read {line!r}: {error}") from error
+
+    async def play_action(self, line: str) -> None:
         if line.startswith("person "):
             self.declare_person(line)
             return
@@ -154,8 +163,17 @@ class ScriptPlayer:
 
         self.out.write(f"{match['person']} @ {where.label}: {rest}\n")
         self.since_action[(where.chat.id, where.thread_id)] = []
+        answered = len(self.server.callback_answers)
         await self.act(user, where, rest)
         await self.server.wait_idle()
+        self.print_callback_answers(user.name, since=answered)
+
+    def print_callback_answers(self, person: str, *, since: int) -> None:
+        """Print the pop-up notices the bot showed for a button press."""
+        for answer in self.server.callback_answers[since:]:
+            if answer["text"]:
+                kind = "alert" if answer["show_alert"] else "notice"
+                self.out.write(f"    {kind} → {person}: {answer['text']}\n")
 
     def declare_person(self, line: str) -> None:
         parts = shlex.split(line)

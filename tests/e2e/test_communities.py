@@ -77,7 +77,17 @@ async def test_registration_joins_group_community(harness: SandboxHarness) -> No
         registered = [row for row in rows if row.status == "pending"]
         assert len(registered) == 1
         assert registered[0].community_id == second_id
-        bso = await people.get_bso(session, second_id, registered[0].bso_id or 0)
+    assert registered[0].bso_id is None
+    assert registered[0].proposed_bso_name == "Bihar Rural Livelihoods Trust"
+
+    await tap(harness, facilitator, label("registration", "approve"))
+
+    async with harness.app.sessionmaker() as session:
+        approved = await session.get(Person, registered[0].id)
+        assert approved is not None
+        bso = await people.get_bso(session, second_id, approved.bso_id or 0)
+    assert approved.status == "approved"
+    assert approved.proposed_bso_name is None
     assert bso is not None
     assert bso.name == "Bihar Rural Livelihoods Trust"
     assert harness.errors == []

@@ -249,8 +249,9 @@ async def test_new_bso_marked_in_review(harness: SandboxHarness) -> None:
 
     person = await load_person(harness, asha)
     assert person is not None
-    assert person.bso is not None
-    assert person.bso.name == "Krishi Seva Sansthan"
+    # The typed BSO joins the list only when a facilitator approves the person.
+    assert person.bso is None
+    assert person.proposed_bso_name == "Krishi Seva Sansthan"
     review = server.last_bot_message(server.private_chat(harness.facilitator))
     assert review.html == render(
         "registration/review",
@@ -301,4 +302,30 @@ async def test_forget_my_data_erases_registration(harness: SandboxHarness) -> No
     assert person.status == "new"
     assert person.name is None
     assert person.phone is None
+    assert harness.errors == []
+
+
+async def test_proposed_bso_hidden_until_approved(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    ravi = harness.server.user("ravi")
+    await say(harness, asha, "/start")
+    await tap(harness, asha, label("registration", "agree"))
+    await say(harness, asha, "Asha Patil")
+    await tap(harness, asha, label("registration", "bso_not_listed"))
+    await say(harness, asha, "Gram Vikas Trust")
+    await say(harness, asha, "coordinator")
+    await say(harness, asha, "/skip")
+    await say(harness, asha, "Odisha")
+    await say(harness, asha, "ragi")
+    await tap(harness, asha, label("registration", "english"))
+    await tap(harness, asha, label("registration", "confirm"))
+
+    await say(harness, ravi, "/start")
+    await tap(harness, ravi, label("registration", "agree"))
+    menu = await say(harness, ravi, "Ravi Kumar")
+
+    assert "Gram Vikas Trust" not in menu.button_texts()
+    review = harness.server.last_bot_message(harness.server.private_chat(harness.facilitator))
+    assert review is not None
+    assert "Gram Vikas Trust" in review.text
     assert harness.errors == []

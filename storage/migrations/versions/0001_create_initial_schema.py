@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 20:09:41.970499
+Create Date: 2026-12-04 20:56:30.319470
 """
 
 from collections.abc import Sequence
@@ -206,6 +206,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("bso_id", sa.Integer(), nullable=True),
+        sa.Column("proposed_bso_name", sa.String(length=200), nullable=True),
         sa.Column("bso_role", sa.String(length=200), nullable=True),
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("states", sa.JSON(), nullable=False),
