@@ -29,6 +29,9 @@ EXPECTED_FORMS = {
 }
 
 
+SECRET_VARIABLES = {"BOT_TOKEN", "DATABASE_URL", "REDIS_URL"}
+
+
 class ConfigError(Exception):
     """Invalid configuration; the message names the variable and the expected form."""
 
@@ -127,5 +130,7 @@ def load_settings(**overrides: object) -> Settings:
         for problem in error.errors():
             variable = str(problem["loc"][0]).upper() if problem["loc"] else "configuration"
             expected = EXPECTED_FORMS.get(variable, "a valid value")
-            lines.append(f"Invalid {variable}: expected {expected}.")
+            # The token is a secret, so only the other variables repeat the value given.
+            given = "" if variable in SECRET_VARIABLES else f" (got {problem.get('input')!r})"
+            lines.append(f"Invalid {variable}{given}: expected {expected}.")
         raise ConfigError("\n".join(lines)) from None

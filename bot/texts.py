@@ -45,6 +45,7 @@ class Texts:
         )
         self.env.filters["indian_date"] = indian_date
         self.env.filters["clip"] = clip
+        self.env.filters["phone"] = display_phone
 
     def locale_for(self, locale: str | None) -> str:
         return locale if locale in LOCALES else self.default_locale
@@ -105,3 +106,12 @@ def clip(value: object, limit: int) -> str:
 def utf16_length(text: str) -> int:
     """Count UTF-16 code units, the unit of Telegram's message length limits."""
     return len(text.encode("utf-16-le")) // 2
+
+
+def display_phone(value: str | None) -> str:
+    """Show a stored +91XXXXXXXXXX number the way Indians write it: +91 98765 43210."""
+    if not value:
+        return ""
+    if len(value) == 13 and value.startswith("+91") and value[3:].isdigit():
+        return f"+91 {value[3:8]} {value[8:]}"
+    return value

@@ -145,6 +145,12 @@ async def begin(
     await state.update_data(
         community_id=person.community_id, via_chat_id=via_chat_id, answers={}, editing=False
     )
+    await send_consent(message, person, t)
+
+
+async def send_consent(message: Message, person: Person, t: LocalTexts) -> None:
+    """Send the welcome and the consent question, with a switch to the other language."""
+    other_locale = "en" if t.locale == "hi" else "hi"
     keyboard = InlineKeyboardBuilder()
     keyboard.button(
         text=t.label("registration", "agree"),
@@ -154,11 +160,35 @@ async def begin(
         text=t.label("registration", "decline"),
         callback_data=RegistrationStep(action="consent", value="no"),
     )
+    keyboard.row(
+        button(
+            t.label("registration", f"switch_to_{other_locale}"),
+            RegistrationStep(action="locale", value=other_locale),
+        )
+    )
     template = (
         "registration/welcome_back" if person.status == "approved" else "registration/welcome"
     )
     await message.answer(t(template, person=person))
     await message.answer(t("registration/consent"), reply_markup=keyboard.as_markup())
+
+
+@router.callback_query(Registration.consent, RegistrationStep.filter(F.action == "locale"))
+async def locale_switched(
+    callback: CallbackQuery,
+    callback_data: RegistrationStep,
+    session: AsyncSession,
+    person: Person,
+    texts: Texts,
+) -> None:
+    await callback.answer()
+    if callback_data.value not in ("en", "hi") or not isinstance(callback.message, Message):
+        return
+    await drop_buttons(callback)
+    # Everything from here on, the questions included, comes in the chosen language.
+    person.locale = callback_data.value
+    await session.commit()
+    await send_consent(callback.message, person, texts.bind(person.locale))
 
 
 # --- the questions --------------------------------------------------------------------------

@@ -63,7 +63,7 @@ async def test_registration_private_then_approved(harness: SandboxHarness) -> No
     me = await say(harness, asha, "/me")
     assert me.html == render("common/me", person=person, is_facilitator=False)
     assert "Asha Patil" in me.text
-    assert "+919876543210" in me.text
+    assert "+91 98765 43210" in me.text
     assert me.button_texts() == [label("common", "forget")]
     assert harness.errors == []
 
