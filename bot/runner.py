@@ -28,11 +28,16 @@ async def run_polling(settings: Settings) -> int:
 
 
 async def import_file(settings: Settings, registry: str, path: Path) -> int:
+    """Import a registry file and print the report; return the exit status.
+
+    Errors go to stderr: status 2 when the file is missing, 1 when it cannot be read
+    as a registry (not a spreadsheet, wrong registry, no name column).
+    """
     from storage import people, registries
     from storage.importer import ImportFileError
 
     if not path.is_file():
-        print(f"File not found: {path}")
+        print(f"File not found: {path}", file=sys.stderr)
         return 2
     app = create_application(settings)
     try:
@@ -47,7 +52,7 @@ async def import_file(settings: Settings, registry: str, path: Path) -> int:
             try:
                 report = await importer(session, community.id, path.read_bytes(), path.name)
             except ImportFileError as error:
-                print(f"{path.name}: {error}")
+                print(f"{path.name}: {error}", file=sys.stderr)
                 return 1
         for line in report.lines():
             print(line)

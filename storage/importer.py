@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import PurePath
 from typing import Any
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 from storage.normalize import (
     count_letters,
@@ -27,6 +29,9 @@ from storage.normalize import (
     parse_date,
     parse_phone,
     parse_state,
+    shorten,
+    split_list,
+    split_state_list,
     split_states,
     unknown_state_message,
     words,
@@ -34,7 +39,10 @@ from storage.normalize import (
 
 
 class ImportFileError(ValueError):
-    """The file as a whole cannot be read: unknown format, no header or no name column."""
+    """The file as a whole cannot be read: not a spreadsheet, no header or no name column.
+
+    The message does not name the file, because every caller shows the file name.
+    """
 
 
 @dataclass
@@ -101,10 +109,10 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         """Describe the import in plain English, one finding per line."""
-        noun = "buyers" if self.kind == "buyer" else "schemes"
         lines = [
             f"{self.filename}: {_plural(self.total_rows, 'row')} read.",
-            f"{self.added} {noun} added, {self.updated} updated, {self.unchanged} unchanged.",
+            f"{_plural(self.added, self.kind)} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged.",
         ]
         for merge in self.merged:
             lines.append(
@@ -112,9 +120,11 @@ class ImportReport:
             )
         if self.blank_rows:
             lines.append(f"{_plural(self.blank_rows, 'blank row')} skipped.")
+        if self.errors:
+            lines.append(f"{_plural(len(self.errors), 'row')} not imported:")
         for error in self.errors:
             label = f"Row {error.row}" + (f" ({error.name})" if error.name else "")
-            lines.append(f"{label} not imported: {'; '.join(error.reasons)}.")
+            lines.append(f"{label}: {'; '.join(error.reasons)}.")
         if self.ignored_columns:
             lines.append("Columns ignored: " + ", ".join(self.ignored_columns) + ".")
         lines.extend(self.warnings)
@@ -276,11 +286,14 @@ SCHEME_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 _REQUIRED_COLUMNS = {"buyer": ("name", "commodities"), "scheme": ("name",)}
-# Header spellings shown when a required column is missing.
+# Header spellings shown when a required column is missing, per registry and field.
 _COLUMN_EXAMPLES = {
-    "name": "Name, Buyer Name, Company, Scheme Name",
-    "commodities": "Commodities, Commodity, Crops, Products",
+    ("buyer", "name"): "Buyer Name, Name, Company, Firm Name",
+    ("buyer", "commodities"): "Commodities, Commodity, Crops, Products",
+    ("scheme", "name"): "Scheme Name, Name, Scheme, Title",
 }
+# Header text longer than this is cut when a message quotes it.
+_SHOWN_HEADER_LENGTH = 60
 
 
 def _header_key(header: object) -> str:
@@ -288,61 +301,200 @@ def _header_key(header: object) -> str:
 
 
 def _match_headers(
-    headers: list[object], synonyms: dict[str, tuple[str, ...]]
-) -> tuple[dict[int, str], list[str]]:
-    """Map column positions to model fields; return the mapping and the ignored headers."""
+    headers: list[object], synonyms: dict[str, tuple[str, ...]], result: ParseResult
+) -> dict[int, str]:
+    """Map column positions to model fields; record ignored headers in `result`.
+
+    When two columns map to one field ("Phone" twice, or "Phone" and "Mobile"), the
+    first is read and a warning names the second, which is ignored.
+    """
     by_key = {key: model_field for model_field, keys in synonyms.items() for key in keys}
     mapping: dict[int, str] = {}
-    ignored: list[str] = []
-    taken: set[str] = set()
+    first_position: dict[str, int] = {}
     for position, header in enumerate(headers):
-        shown = str(header or "").strip()
+        shown = _shown_header(header)
         model_field = by_key.get(_header_key(header))
-        if model_field is None or model_field in taken:
+        if model_field is None:
             if shown:
-                ignored.append(shown)
+                result.ignored_columns.append(shown)
+            continue
+        if model_field in first_position:
+            earlier = first_position[model_field]
+            result.ignored_columns.append(shown)
+            result.warnings.append(
+                f'Column {get_column_letter(position + 1)} ("{shown}") was ignored: column '
+                f'{get_column_letter(earlier + 1)} ("{_shown_header(headers[earlier])}") is '
+                f"already read as the {_label(model_field)}, and only the first such column "
+                "is read."
+            )
             continue
         mapping[position] = model_field
-        taken.add(model_field)
-    return mapping, ignored
+        first_position[model_field] = position
+    return mapping
+
+
+def _shown_header(header: object) -> str:
+    return shorten(_cell_text(header), _SHOWN_HEADER_LENGTH)
+
+
+def _check_registry_kind(headers: list[object], kind: str, mapping: dict[int, str]) -> None:
+    """Raise ImportFileError when the header looks like the other registry's.
+
+    A header that only the other registry uses ("Commodity(ies)" in a scheme import,
+    "Eligibility" in a buyer import) counts for the other registry. The file is taken
+    for the other registry when it lacks a required column and has such a header, or
+    when it has at least two such headers and more of them than headers of its own.
+    """
+    own_keys = _header_keys(kind)
+    other_kind = "scheme" if kind == "buyer" else "buyer"
+    other_keys = _header_keys(other_kind)
+    foreign: list[str] = []
+    native = 0
+    for header in headers:
+        key = _header_key(header)
+        if key in other_keys and key not in own_keys:
+            foreign.append(_shown_header(header))
+        elif key in own_keys and key not in other_keys:
+            native += 1
+    missing_required = any(required not in mapping.values() for required in _REQUIRED_COLUMNS[kind])
+    if foreign and (missing_required or (len(foreign) >= 2 and len(foreign) > native)):
+        raise ImportFileError(
+            f"This looks like a {other_kind} registry (columns {', '.join(foreign[:3])}); "
+            f"choose the {other_kind} registry, or check the file."
+        )
+
+
+def _header_keys(kind: str) -> set[str]:
+    synonyms = BUYER_HEADERS if kind == "buyer" else SCHEME_HEADERS
+    return {key for keys in synonyms.values() for key in keys}
 
 
 # --- Reading files ----------------------------------------------------------------------
 
 
+# File signatures of formats that people send by mistake, with how to name them.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 (.xls) or other old Office file"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+)
+_ZIP_SIGNATURE = b"PK\x03\x04"
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_SEND_SPREADSHEET = "Save the registry as .csv or .xlsx and send it again."
+
+
+def _not_a_spreadsheet(what: str) -> ImportFileError:
+    return ImportFileError(f"The file is not a CSV or XLSX file: it is {what}. {_SEND_SPREADSHEET}")
+
+
 def _read_rows(data: bytes, filename: str, result: ParseResult) -> Iterator[tuple[int, list[Any]]]:
-    """Yield (spreadsheet row number, cell values) for every row of the file."""
+    """Yield (spreadsheet row number, cell values) for every row of the file.
+
+    The content decides the format: a ZIP file is read as XLSX whatever its name, and
+    known binary formats (images, PDF, archives) are rejected even when named .csv.
+    """
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".xls":
         raise ImportFileError(
-            f"{filename} is an Excel 97-2003 .xls file, which cannot be read; "
-            "save it as .xlsx or CSV and send it again"
+            "This is an Excel 97-2003 .xls file, which cannot be read; "
+            "save it as .xlsx or CSV and send it again."
         )
-    if suffix in (".xlsx", ".xlsm") or (suffix != ".csv" and data[:2] == b"PK"):
-        return _read_xlsx(data, filename)
-    return _read_csv(data, filename, result)
+    if data.startswith(_ZIP_SIGNATURE) or suffix in _XLSX_SUFFIXES:
+        return _read_xlsx(data, suffix, result)
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise _not_a_spreadsheet(what)
+    return _read_csv(data, result)
 
 
-def _read_xlsx(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
+def _read_xlsx(data: bytes, suffix: str, result: ParseResult) -> Iterator[tuple[int, list[Any]]]:
+    """Read the first worksheet; formula cells without a stored value become `_Formula`.
+
+    openpyxl reads the value that Excel stored with each formula (`data_only=True`).
+    Files written by openpyxl and some other tools store none, so the workbook is read a
+    second time for the formulas themselves, to tell such cells from empty ones.
+    """
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        values = _sheet_rows(data, data_only=True, result=result)
+        formulas = _sheet_rows(data, data_only=False, result=None)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise ImportFileError(f"{filename} is not a readable .xlsx file ({error})") from error
-    try:
-        sheet = workbook.worksheets[0]
-        rows = [
-            (number, list(values))
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        workbook.close()
+        if suffix not in _XLSX_SUFFIXES and data.startswith(_ZIP_SIGNATURE):
+            raise _not_a_spreadsheet("a ZIP archive that is not an Excel workbook") from error
+        for signature, what in _SIGNATURES:
+            if data.startswith(signature):
+                raise _not_a_spreadsheet(what) from error
+        raise ImportFileError(
+            f"The file is not a readable .xlsx file ({error}). {_SEND_SPREADSHEET}"
+        ) from error
+    rows: list[tuple[int, list[Any]]] = []
+    for number, (cells, formula_cells) in enumerate(zip(values, formulas, strict=True), start=1):
+        for position, (value, formula) in enumerate(zip(cells, formula_cells, strict=False)):
+            if value is None and isinstance(formula, str) and formula.startswith("="):
+                cells[position] = _Formula(formula)
+        rows.append((number, cells))
     return iter(rows)
 
 
+def _sheet_rows(data: bytes, *, data_only: bool, result: ParseResult | None) -> list[list[Any]]:
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    try:
+        sheet = workbook.worksheets[0]
+        if result is not None and len(workbook.sheetnames) > 1:
+            result.warnings.append(
+                f"The workbook has {len(workbook.sheetnames)} sheets; only the first, "
+                f'"{sheet.title}", was read.'
+            )
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+@dataclass(frozen=True)
+class _Formula:
+    """An XLSX formula cell with no stored value, such as `=1+1` saved by openpyxl."""
+
+    text: str
+
+
+# Share of control characters (other than tab, line breaks and the DOS end-of-file
+# mark) above which decoded text is taken for binary data.
+_MAX_CONTROL_SHARE = 0.01
+_TEXT_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1a")
+
+
 def _decode(data: bytes, result: ParseResult) -> str:
+    """Decode CSV bytes; raise ImportFileError when they are not text."""
+    text = _decode_text(data, result)
+    sample = text[:8192]
+    controls = sum(
+        1 for char in sample if unicodedata.category(char) == "Cc" and char not in _TEXT_CONTROLS
+    )
+    if controls > _MAX_CONTROL_SHARE * len(sample):
+        raise _not_a_spreadsheet("binary data, not text")
+    return text
+
+
+def _decode_text(data: bytes, result: ParseResult) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         result.encoding = "utf-16"
-        return data.decode("utf-16")
+        return _decode_utf16(data, "utf-16")
+    if b"\x00" in data:
+        # UTF-16 without a byte order mark has a NUL in every other byte of Latin text.
+        sample = data[:4096]
+        even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+        if odd_nuls > len(sample) // 4 and even_nuls == 0:
+            result.encoding = "utf-16-le"
+            return _decode_utf16(data, "utf-16-le")
+        if even_nuls > len(sample) // 4 and odd_nuls == 0:
+            result.encoding = "utf-16-be"
+            return _decode_utf16(data, "utf-16-be")
+        raise _not_a_spreadsheet("binary data (it contains NUL bytes)")
     try:
         result.encoding = "utf-8"
         return data.decode("utf-8-sig")
@@ -364,7 +516,14 @@ def _decode(data: bytes, result: ParseResult) -> str:
     raise AssertionError("latin-1 decodes every byte string")
 
 
-def _read_csv(data: bytes, filename: str, result: ParseResult) -> Iterator[tuple[int, list[Any]]]:
+def _decode_utf16(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise _not_a_spreadsheet("binary data, not UTF-16 text") from error
+
+
+def _read_csv(data: bytes, result: ParseResult) -> Iterator[tuple[int, list[Any]]]:
     text = _decode(data, result)
     first_line = text.split("\n", 1)[0]
     # Excel in many locales writes ";" or tab instead of ",".
@@ -373,7 +532,7 @@ def _read_csv(data: bytes, filename: str, result: ParseResult) -> Iterator[tuple
     try:
         rows = [(number, row) for number, row in enumerate(reader, start=1)]
     except csv.Error as error:
-        raise ImportFileError(f"{filename} is not a readable CSV file ({error})") from error
+        raise ImportFileError(f"The file is not a readable CSV file ({error}).") from error
     return iter(rows)
 
 
@@ -381,6 +540,8 @@ def _cell_text(value: Any) -> str:
     """Return a cell as trimmed text; integral floats lose their ".0"."""
     if value is None:
         return ""
+    if isinstance(value, _Formula):
+        return value.text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
@@ -394,20 +555,41 @@ def _is_blank(values: list[Any]) -> bool:
 
 # --- Row validation ---------------------------------------------------------------------
 
-# Maximum length of each String column (see storage/models.py).
+# Maximum length in characters of every field read from one cell. The String columns
+# of storage/models.py set the limits of stored text (city is String(128)). Text columns
+# get 2,000, which keeps a registry entry within one Telegram message (4,096 characters).
+# Cells that are parsed (phone, state, date, level, type) get enough for any valid value.
 _MAX_LENGTHS = {
     "name": 255,
+    "buyer_type": 255,
     "city": 128,
+    "state": 128,
     "volume": 255,
+    "quality": 2000,
     "payment_terms": 255,
     "contact_person": 255,
+    "phone": 64,
     "email": 255,
     "verified_by": 255,
+    "verified_on": 64,
+    "notes": 2000,
     "short_name": 64,
+    "level": 64,
     "department": 255,
     "theme": 64,
+    "benefit": 2000,
+    "eligibility": 2000,
+    "documents": 2000,
     "link": 512,
+    "last_verified": 64,
 }
+# Limits of the list cells, checked per item so that a message can say which limit failed.
+MAX_COMMODITIES = 20
+MAX_COMMODITY_LENGTH = 60
+MAX_REGIONS = 40
+MAX_REGION_LENGTH = 60
+# A rejected name is shown cut to this length in the report.
+_SHOWN_NAME_LENGTH = 80
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _LEVELS = {
@@ -430,14 +612,34 @@ _LIST_FIELDS = ("commodities", "regions_sourced")
 _DATE_FIELDS = ("verified_on", "last_verified")
 
 
-def _text_field(model_field: str, value: Any, reasons: list[str]) -> str | None:
-    text = _cell_text(value)
-    if not text:
-        return None
-    limit = _MAX_LENGTHS.get(model_field)
-    if limit and len(text) > limit:
-        reasons.append(f"{_label(model_field)} is longer than {limit} characters")
-    return text
+def _reject_cells(cells: dict[str, Any], reasons: list[str]) -> set[str]:
+    """Check every cell for a formula without a value or a length over its limit.
+
+    Adds a reason for each such cell and returns their fields, which are then neither
+    parsed nor reported as missing.
+    """
+    rejected: set[str] = set()
+    for model_field, value in cells.items():
+        if isinstance(value, _Formula):
+            reasons.append(
+                f"{_label(model_field)}: the cell contains a formula ({shorten(value.text)}) "
+                "with no stored value; save the file in Excel so its values are stored, or "
+                "paste values"
+            )
+            rejected.add(model_field)
+            continue
+        limit = _MAX_LENGTHS.get(model_field)
+        length = len(_cell_text(value))
+        if limit is not None and length > limit:
+            reasons.append(
+                f"{_label(model_field)} is {length:,} characters long; the maximum is {limit:,}"
+            )
+            rejected.add(model_field)
+    return rejected
+
+
+def _text_field(value: Any) -> str | None:
+    return _cell_text(value) or None
 
 
 def _label(model_field: str) -> str:
@@ -464,7 +666,7 @@ def _state_field(value: Any, reasons: list[str]) -> str | None:
     return state
 
 
-def _buyer_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
+def _buyer_values(cells: dict[str, Any], reasons: list[str], rejected: set[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for model_field in (
         "name",
@@ -477,26 +679,20 @@ def _buyer_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
         "notes",
     ):
         if model_field in cells:
-            values[model_field] = _text_field(model_field, cells[model_field], reasons)
+            values[model_field] = _text_field(cells[model_field])
 
-    if not values.get("name"):
+    if not values.get("name") and "name" not in rejected:
         reasons.append("the buyer name is missing")
     if "buyer_type" in cells:
         values["buyer_type"] = parse_buyer_type(_cell_text(cells["buyer_type"]))
 
-    commodities = load_commodities().split(_cell_text(cells.get("commodities")))
-    values["commodities"] = commodities
-    if not commodities:
-        reasons.append("no commodity is given")
+    if "commodities" not in rejected:
+        values["commodities"] = _commodities_field(cells.get("commodities"), reasons)
 
     if "state" in cells:
         values["state"] = _state_field(cells["state"], reasons)
     if "regions_sourced" in cells:
-        try:
-            values["regions_sourced"] = split_states(_cell_text(cells["regions_sourced"]))
-        except ValueError as error:
-            values["regions_sourced"] = []
-            reasons.append(f"regions sourced: {error}")
+        values["regions_sourced"] = _regions_field(cells["regions_sourced"], reasons)
 
     if "phone" in cells:
         values["phone"] = None
@@ -506,7 +702,7 @@ def _buyer_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
             except ValueError as error:
                 reasons.append(f"phone: {error}")
     if "email" in cells:
-        email = _text_field("email", cells["email"], reasons)
+        email = _text_field(cells["email"])
         if email and not _EMAIL_RE.match(email):
             reasons.append(f"email: {email} is not a valid email address")
         values["email"] = email.lower() if email else None
@@ -515,7 +711,48 @@ def _buyer_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
     return values
 
 
-def _scheme_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
+def _commodities_field(value: Any, reasons: list[str]) -> list[str]:
+    text = _cell_text(value)
+    items = split_list(text)
+    if len(items) > MAX_COMMODITIES:
+        reasons.append(f"commodities: {len(items):,} are listed; the maximum is {MAX_COMMODITIES}")
+        return []
+    too_long = [item for item in items if len(item) > MAX_COMMODITY_LENGTH]
+    for item in too_long:
+        reasons.append(
+            f"commodities: {shorten(item)!r} is {len(item):,} characters long; a commodity "
+            f"name can have at most {MAX_COMMODITY_LENGTH}"
+        )
+    if too_long:
+        return []
+    commodities = load_commodities().split(text)
+    if not commodities:
+        reasons.append("no commodity is given")
+    return commodities
+
+
+def _regions_field(value: Any, reasons: list[str]) -> list[str]:
+    text = _cell_text(value)
+    items = split_state_list(text)
+    if len(items) > MAX_REGIONS:
+        reasons.append(f"regions sourced: {len(items):,} are listed; the maximum is {MAX_REGIONS}")
+        return []
+    too_long = [item for item in items if len(item) > MAX_REGION_LENGTH]
+    for item in too_long:
+        reasons.append(
+            f"regions sourced: {shorten(item)!r} is {len(item):,} characters long, longer "
+            f"than any state name (at most {MAX_REGION_LENGTH} characters are read)"
+        )
+    if too_long:
+        return []
+    try:
+        return split_states(text)
+    except ValueError as error:
+        reasons.append(f"regions sourced: {error}")
+        return []
+
+
+def _scheme_values(cells: dict[str, Any], reasons: list[str], rejected: set[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for model_field in (
         "name",
@@ -527,12 +764,12 @@ def _scheme_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
         "link",
     ):
         if model_field in cells:
-            values[model_field] = _text_field(model_field, cells[model_field], reasons)
-    if not values.get("name"):
+            values[model_field] = _text_field(cells[model_field])
+    if not values.get("name") and "name" not in rejected:
         reasons.append("the scheme name is missing")
 
     if "theme" in cells:
-        theme = _text_field("theme", cells["theme"], reasons)
+        theme = _text_field(cells["theme"])
         values["theme"] = fold(theme) if theme else None
     if "state" in cells:
         values["state"] = _state_field(cells["state"], reasons)
@@ -544,7 +781,7 @@ def _scheme_values(cells: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
         if level is None and values.get("state"):
             level = "state"
         values["level"] = level
-        if level == "state" and not _cell_text(cells.get("state")):
+        if level == "state" and "state" not in rejected and not _cell_text(cells.get("state")):
             reasons.append("the level is state but no state is given")
     link = values.get("link")
     if link and not re.match(r"^[a-z][a-z0-9+.-]*://", link, re.IGNORECASE) and "." in link:
@@ -582,7 +819,7 @@ def _parse(
     filename: str,
     kind: str,
     synonyms: dict[str, tuple[str, ...]],
-    build_values: Callable[[dict[str, Any], list[str]], dict[str, Any]],
+    build_values: Callable[[dict[str, Any], list[str], set[str]], dict[str, Any]],
 ) -> ParseResult:
     result = ParseResult(kind=kind)
     rows = _read_rows(data, filename, result)
@@ -594,15 +831,16 @@ def _parse(
             header = cells
             break
     if header is None:
-        raise ImportFileError(f"{filename} is empty: no header row was found")
+        raise ImportFileError("The file is empty: no header row was found.")
 
-    mapping, result.ignored_columns = _match_headers(header, synonyms)
-    found = ", ".join(_cell_text(h) for h in header if _cell_text(h)) or "none"
+    mapping = _match_headers(header, synonyms, result)
+    _check_registry_kind(header, kind, mapping)
+    found = ", ".join(_shown_header(h) for h in header if _cell_text(h)) or "none"
     for required in _REQUIRED_COLUMNS[kind]:
         if required not in mapping.values():
             raise ImportFileError(
-                f"{filename} has no {_label(required)} column. Columns found: {found}. "
-                f"Expected a column named one of: {_COLUMN_EXAMPLES[required]}."
+                f"The file has no {_label(required)} column. Columns found: {found}. "
+                f"Expected a column named one of: {_COLUMN_EXAMPLES[kind, required]}."
             )
     result.columns = sorted(mapping.values())
 
@@ -617,10 +855,16 @@ def _parse(
             for position, model_field in mapping.items()
         }
         reasons: list[str] = []
-        values = build_values(by_field, reasons)
+        rejected = _reject_cells(by_field, reasons)
+        values = build_values(
+            {f: v for f, v in by_field.items() if f not in rejected}, reasons, rejected
+        )
         name = values.get("name")
         if reasons:
-            result.errors.append(RowError(row=number, reasons=reasons, name=name))
+            shown_name = name or _cell_text(by_field.get("name")) or None
+            if shown_name is not None:
+                shown_name = shorten(shown_name, _SHOWN_NAME_LENGTH)
+            result.errors.append(RowError(row=number, reasons=reasons, name=shown_name))
             continue
 
         key = name_key(name or "")
@@ -640,6 +884,8 @@ def _parse(
         record = ParsedRecord(row=number, values=values)
         first_row_by_key[key] = record
         result.records.append(record)
+    if result.total_rows == result.blank_rows:
+        result.warnings.append("The file has a header but no data rows, so nothing was imported.")
     return result
 
 

@@ -28,6 +28,9 @@ _WORD_RE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0900-\u0dff\u200c\u200d])+")
 
 # Devanagari sign nukta; "उड़द" is also commonly typed without it.
 _NUKTA = "\u093c"
+# Devanagari candrabindu and anusvara: "गेहूँ" and "गेहूं" are both common spellings.
+_CANDRABINDU = "\u0901"
+_ANUSVARA = "\u0902"
 
 
 def fold(text: str) -> str:
@@ -53,6 +56,47 @@ def count_letters(word: str) -> int:
     return sum(1 for char in word if unicodedata.category(char).startswith("L"))
 
 
+def devanagari_key(text: str) -> str:
+    """Return `text` without nukta and with candrabindu as anusvara, for spelling-blind keys.
+
+    "प्याज़" and "प्याज", "गेहूँ" and "गेहूं" share a key. Other scripts pass unchanged.
+    """
+    return text.replace(_NUKTA, "").replace(_CANDRABINDU, _ANUSVARA)
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """Return `text` cut to `limit` characters with "…" appended, for quoting in messages."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def english_word_forms(word: str) -> list[str]:
+    """Return `word` with its simple English plural and singular forms, `word` first.
+
+    Covers the regular forms only: "warehouse"/"warehouses", "loan"/"loans",
+    "subsidy"/"subsidies", "box"/"boxes". Words not written in lower-case ASCII
+    letters, or shorter than 3 letters, get no other forms.
+    """
+    forms = [word]
+    if len(word) < 3 or not (word.isascii() and word.isalpha() and word.islower()):
+        return forms
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    elif word.endswith("s") and not word.endswith("ss"):
+        if word.endswith("es"):
+            # "boxes" -> "box" and "potatoes" -> "potato", while "warehouses" -> "warehouse" below.
+            forms.append(word[:-2])
+        forms.append(word[:-1])
+    elif word.endswith("y") and word[-2] not in "aeiou":
+        forms.append(word[:-1] + "ies")
+    elif word.endswith(("s", "x", "z", "ch", "sh")):
+        forms.append(word + "es")
+    elif word.endswith("o"):
+        forms += [word + "es", word + "s"]
+    else:
+        forms.append(word + "s")
+    return list(dict.fromkeys(forms))
+
+
 def _compact(text: str) -> str:
     """Return the folded words of `text` with no separators ("Tamil-Nadu" -> "tamilnadu")."""
     return "".join(words(fold(text)))
@@ -60,7 +104,7 @@ def _compact(text: str) -> str:
 
 # --- Phones -----------------------------------------------------------------------------
 
-_PHONE_CHARS_RE = re.compile(r"^[\d\s+\-().]+$")
+_PHONE_CHARS_RE = re.compile(r"^[0-9\s+\-().]+$")
 _PHONE_EXAMPLE = "like 98765 43210"
 
 
@@ -68,7 +112,8 @@ def parse_phone(raw: str | int | float) -> str:
     """Normalise an Indian mobile number to `+91XXXXXXXXXX`.
 
     Accepts 10 digits starting with 6-9, optionally after 0, 91, +91 or 0091, with any
-    spaces, hyphens, dots or brackets. Landline numbers are rejected, because the bot
+    spaces, hyphens, dots or brackets. Digits may be in any script that Unicode gives
+    decimal digits, such as Devanagari "९८७६५४३२१०". Landline numbers are rejected, because the bot
     and its users need a number that can receive calls and WhatsApp messages anywhere.
     Raises ValueError with a reason a PoC can act on.
     """
@@ -82,13 +127,13 @@ def parse_phone(raw: str | int | float) -> str:
     text = str(raw).strip()
     if not text:
         raise ValueError("the phone number is empty")
-    if not _PHONE_CHARS_RE.match(text):
+    if not _PHONE_CHARS_RE.match(_ascii_digits(text)):
         raise ValueError(
             f"{text} is not a phone number: use only digits, spaces, +, - and brackets, "
             f"{_PHONE_EXAMPLE}"
         )
 
-    digits = re.sub(r"\D", "", text)
+    digits = re.sub(r"[^0-9]", "", _ascii_digits(text))
     international = "+" in text
     if digits.startswith("00"):
         digits = digits[2:]
@@ -114,6 +159,11 @@ def parse_phone(raw: str | int | float) -> str:
             f"(landline numbers are not accepted), {_PHONE_EXAMPLE}"
         )
     return "+91" + digits
+
+
+def _ascii_digits(text: str) -> str:
+    """Replace every Unicode decimal digit (Devanagari, Gujarati, full-width, …) by 0-9."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
 
 
 # --- Dates ------------------------------------------------------------------------------
@@ -244,8 +294,13 @@ def _build_date(shown: str, year: int, month: int, day: int, *, day_first: bool 
 _LIST_SEPARATOR_RE = re.compile(r"\s*(?:[,;/|&+\n]|\band\b|\sऔर\s)\s*", re.IGNORECASE)
 
 
-def _strip_nukta(text: str) -> str:
-    return text.replace(_NUKTA, "")
+def split_list(text: str) -> list[str]:
+    """Split a commodity list on commas, semicolons, "/", "|", "&", "+", "and" or "और".
+
+    Returns the non-empty items as written, duplicates included.
+    """
+    items = (part.strip(" .-") for part in _LIST_SEPARATOR_RE.split(text or ""))
+    return [item for item in items if item]
 
 
 class Commodities:
@@ -279,7 +334,7 @@ class Commodities:
     @staticmethod
     def _keys(text: str) -> set[str]:
         spaced = " ".join(words(fold(text)))
-        return {spaced, spaced.replace(" ", ""), _strip_nukta(spaced)}
+        return {spaced, spaced.replace(" ", ""), devanagari_key(spaced)}
 
     @property
     def names(self) -> list[str]:
@@ -289,13 +344,14 @@ class Commodities:
     def canonical(self, word: str) -> str | None:
         """Return the canonical name for a commodity word or phrase in any listed language.
 
-        Matching ignores case, spacing, punctuation and a Hindi nukta, and accepts
+        Matching ignores case, spacing, punctuation, a Hindi nukta and candrabindu versus
+        anusvara, and accepts
         English plurals ("tomatoes", "chillies", "onions"). Typos are not corrected here.
         """
         spaced = " ".join(words(fold(word)))
         if not spaced:
             return None
-        for key in (spaced, spaced.replace(" ", ""), _strip_nukta(spaced)):
+        for key in (spaced, spaced.replace(" ", ""), devanagari_key(spaced)):
             if key in self._by_key:
                 return self._by_key[key]
         for singular in _singular_forms(spaced):
@@ -309,10 +365,7 @@ class Commodities:
         Unknown items are kept as folded text; duplicates are dropped, order kept.
         """
         result: list[str] = []
-        for part in _LIST_SEPARATOR_RE.split(text or ""):
-            part = part.strip(" .-")
-            if not part:
-                continue
+        for part in split_list(text):
             name = self.canonical(part) or fold(part)
             if name not in result:
                 result.append(name)
@@ -405,7 +458,7 @@ class States:
 
 def _state_keys(text: str) -> set[str]:
     spaced = " ".join(words(fold(text.replace("&", " and "))))
-    return {spaced, spaced.replace(" ", ""), _strip_nukta(spaced)}
+    return {spaced, spaced.replace(" ", ""), devanagari_key(spaced)}
 
 
 @functools.cache
@@ -432,10 +485,7 @@ def split_states(text: str) -> list[str]:
     states = load_states()
     result: list[str] = []
     unknown: list[str] = []
-    for part in re.split(r"[,;/|\n]", text or ""):
-        part = part.strip()
-        if not part:
-            continue
+    for part in split_state_list(text):
         found = states.parse(part)
         if found:
             pieces = [found]
@@ -455,9 +505,18 @@ def split_states(text: str) -> list[str]:
     return result
 
 
+def split_state_list(text: str) -> list[str]:
+    """Split a list of states on commas, semicolons, "/", "|" or line breaks, as written.
+
+    Returns the non-empty items, duplicates included. Items joined by "and" stay whole.
+    """
+    items = (part.strip() for part in re.split(r"[,;/|\n]", text or ""))
+    return [item for item in items if item]
+
+
 def unknown_state_message(text: str) -> str:
     """Build the error message for an unknown state, with a suggestion when one is close."""
-    message = f"{text!r} is not an Indian state or union territory"
+    message = f"{shorten(text)!r} is not an Indian state or union territory"
     suggestion = load_states().suggest(text)
     if suggestion:
         message += f" (did you mean {suggestion}?)"
@@ -592,3 +651,56 @@ def typo_limit(word: str) -> int:
     if letters < 4:
         return 0
     return 1 if letters < 8 else 2
+
+
+# --- Hindi and Marathi query words ------------------------------------------------------
+
+
+class HindiWords:
+    """Curated Hindi and Marathi words with their English equivalents, for lookups.
+
+    `storage/data/hindi_words.csv` has one row per Hindi or Marathi spelling: the word,
+    its English equivalents separated by semicolons, and the facet it serves: `text`
+    for a free-text keyword ("गोदाम" is "warehouse") or `city` for a city name
+    ("पुणे" is "pune"). Keys are folded and spelling-blind (see `devanagari_key`).
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, Iterable[str], str]]) -> None:
+        self._keywords: dict[str, tuple[str, ...]] = {}
+        self._cities: dict[str, str] = {}
+        for hindi, english, facet in rows:
+            key = _hindi_key(hindi)
+            equivalents = tuple(dict.fromkeys(fold(e) for e in english if e.strip()))
+            if facet == "city":
+                self._cities.setdefault(key, equivalents[0])
+            elif facet == "text":
+                self._keywords.setdefault(key, equivalents)
+            else:
+                raise ValueError(f"{hindi}: unknown facet {facet!r}; expected text or city")
+
+    @classmethod
+    def from_csv(cls, path: Path) -> HindiWords:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = [
+                (row["hindi"], row["english"].split(";"), row["facet"].strip())
+                for row in csv.DictReader(handle)
+            ]
+        return cls(rows)
+
+    def keyword(self, word: str) -> tuple[str, ...]:
+        """Return the folded English equivalents of a Hindi or Marathi word; () if unlisted."""
+        return self._keywords.get(_hindi_key(word), ())
+
+    def city(self, phrase: str) -> str | None:
+        """Return the folded English name of a city written in Devanagari, else None."""
+        return self._cities.get(_hindi_key(phrase))
+
+
+def _hindi_key(text: str) -> str:
+    return devanagari_key(" ".join(words(fold(text))))
+
+
+@functools.cache
+def load_hindi_words() -> HindiWords:
+    """Return the list from `storage/data/hindi_words.csv`, read once per process."""
+    return HindiWords.from_csv(DATA_DIR / "hindi_words.csv")

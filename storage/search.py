@@ -10,9 +10,12 @@ into an inverted index (`_RegistryIndex`), and each lookup then reads only the
 community's `registry_version`, to rebuild a stale index, and the rows of one page.
 
 A query is split into facets. Commodities (any language or spelling), states (names,
-abbreviations, Hindi) and buyer types each match their own field; any other word
-matches any field. An entry must match every facet that matched something in the
-community (AND). Its score is the sum of the weights of the fields it matched.
+abbreviations, Hindi) and buyer types each match their own field, or, with a lower
+weight, the same word in an entry's name ("traders" finds "Café Société Traders" of
+any type). Any other word matches any field, in its English plural or singular form
+too, and a listed Hindi or Marathi word also matches its English equivalents
+("गोदाम" finds "warehouse"). An entry must match every facet that matched something
+in the community (AND). Its score is the sum of the weights of the fields it matched.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from storage.normalize import (
     BUYER_TYPES,
     buyer_type_for_word,
     count_letters,
+    english_word_forms,
     fold,
     load_commodities,
+    load_hindi_words,
     load_states,
     typo_limit,
     words,
@@ -89,6 +94,14 @@ STOPWORDS = frozenset(
         "i",
         "is",
         "are",
+        "as",
+        "be",
+        "it",
+        "its",
+        "that",
+        "this",
+        "than",
+        "into",
         "show",
         "find",
         "list",
@@ -108,13 +121,23 @@ STOPWORDS = frozenset(
         "से",
         "को",
         "लिए",
+        "है",
+        "हैं",
+        "या",
         "खरीदार",
         "योजना",
     ]
 )
 
+# Score that a facet word found only in an entry's name adds ("traders" in the name of a
+# buyer that is not a wholesaler). It is below every facet weight, and a name match adds
+# nothing to an entry that matches the facet, so that `exporter mango` lists exporters
+# of mango before "Mango Exporter House", a retailer.
+NAME_FALLBACK_WEIGHT = 1
+
 # Abbreviations that are also English words. In a query they name a state only when
-# typed in capitals ("OR" is Odisha, "or" is a conjunction).
+# typed in capitals ("OR" is Odisha, "or" is a conjunction). Typed in lower case, "or",
+# "as" and "an" are stopwords.
 _AMBIGUOUS_ABBREVIATIONS = frozenset({"or", "as", "an", "ga", "la"})
 
 # Commodity synonyms too ambiguous to detect in scheme text: "gram" also means village.
@@ -469,6 +492,9 @@ class _Alternative:
     term: str
     # None matches the term in any field.
     fields: tuple[str, ...] | None
+    # A fallback (a facet word in a name) adds only NAME_FALLBACK_WEIGHT, and only to
+    # entries that no other alternative of its group matches.
+    fallback: bool = False
 
 
 @dataclass
@@ -509,6 +535,18 @@ def _facet_for_phrase(phrase: str, typed: str, kind: str) -> tuple[str, str] | N
         if buyer_type and buyer_type != "other":
             return "type", buyer_type
     return None
+
+
+def _name_alternatives(kind: str, phrase: str) -> list[_Alternative]:
+    """Match a facet word in entry names too, so a buyer's own name finds it.
+
+    Names are indexed word by word, so a phrase of several words ("modern trade") gets
+    no name alternative.
+    """
+    if " " in phrase:
+        return []
+    fields = ("name",) if kind == "buyer" else ("name", "short_name")
+    return [_Alternative(form, fields, fallback=True) for form in english_word_forms(phrase)]
 
 
 def _facet_alternatives(kind: str, facet: str, value: str) -> list[_Alternative]:
@@ -559,8 +597,9 @@ def _parse_query(query: str, kind: str, vocabulary: _Vocabulary) -> tuple[list[_
     unmatched: list[str] = []
     seen: set[tuple[_Alternative, ...]] = set()
 
-    def add(group: _Group) -> None:
-        key = tuple(group.alternatives)
+    def add(group: _Group, facet_alternatives: list[_Alternative] | None = None) -> None:
+        # Two words for the same facet value ("onion kanda") make one group.
+        key = tuple(group.alternatives if facet_alternatives is None else facet_alternatives)
         if key not in seen:
             seen.add(key)
             groups.append(group)
@@ -572,16 +611,25 @@ def _parse_query(query: str, kind: str, vocabulary: _Vocabulary) -> tuple[list[_
             phrase = " ".join(tokens[position : position + size])
             typed = " ".join(typed_tokens[position : position + size])
             found = _facet_for_phrase(phrase, typed, kind)
-            if found is None and phrase in vocabulary.city_states:
-                add(_city_group(phrase, phrase, vocabulary))
+            if found:
+                facet, value = found
+                alternatives = _facet_alternatives(kind, facet, value)
+                add(
+                    _Group(
+                        QueryTerm(phrase, facet, value),
+                        alternatives + _name_alternatives(kind, phrase),
+                    ),
+                    alternatives,
+                )
                 position += size
                 matched = True
                 break
-            if found:
-                facet, value = found
-                add(
-                    _Group(QueryTerm(phrase, facet, value), _facet_alternatives(kind, facet, value))
-                )
+            city = _city_for_phrase(phrase, vocabulary)
+            if city:
+                group = _city_group(phrase, city, vocabulary)
+                facet_part = list(group.alternatives)
+                group.alternatives += _name_alternatives(kind, phrase)
+                add(group, facet_part)
                 position += size
                 matched = True
                 break
@@ -592,15 +640,37 @@ def _parse_query(query: str, kind: str, vocabulary: _Vocabulary) -> tuple[list[_
         position += 1
         if word in STOPWORDS:
             continue
-        if word in vocabulary.terms:
-            add(_Group(QueryTerm(word, "text", word), [_Alternative(word, None)]))
-            continue
-        group = _typo_group(word, kind, vocabulary)
-        if group is None:
+        text_group = _text_group(word, vocabulary) or _typo_group(word, kind, vocabulary)
+        if text_group is None:
             unmatched.append(word)
         else:
-            add(group)
+            add(text_group)
     return groups, unmatched
+
+
+def _city_for_phrase(phrase: str, vocabulary: _Vocabulary) -> str | None:
+    """Return the indexed city that a phrase names, in English or Devanagari, else None."""
+    if phrase in vocabulary.city_states:
+        return phrase
+    city = load_hindi_words().city(phrase)
+    return city if city in vocabulary.city_states else None
+
+
+def _text_group(word: str, vocabulary: _Vocabulary) -> _Group | None:
+    """Match a free-text word exactly, with its plural or singular and English equivalents.
+
+    "warehouse" also matches "warehouses", and "गोदाम" matches "warehouse" and
+    "warehouses" as well as "गोदाम" itself. Returns None when no form is indexed.
+    """
+    english = load_hindi_words().keyword(word)
+    candidates = [*english_word_forms(word)]
+    for equivalent in english:
+        candidates += english_word_forms(equivalent)
+    terms = [term for term in dict.fromkeys(candidates) if term in vocabulary.terms]
+    if not terms:
+        return None
+    value = english[0] if english else word
+    return _Group(QueryTerm(word, "text", value), [_Alternative(term, None) for term in terms])
 
 
 def _typo_group(word: str, kind: str, vocabulary: _Vocabulary) -> _Group | None:
@@ -642,10 +712,17 @@ def _city_group(word: str, city: str, vocabulary: _Vocabulary, *, typo: bool = F
 # --- Ranking ----------------------------------------------------------------------------
 
 
-def _group_postings(index: _RegistryIndex, group: _Group) -> list[_Posting]:
-    """Return the postings that the group's alternatives match."""
+def _group_postings(
+    index: _RegistryIndex, group: _Group, *, fallback: bool | None = None
+) -> list[_Posting]:
+    """Return the postings that the group's alternatives match.
+
+    `fallback` True or False keeps only the fallback or only the other alternatives.
+    """
     found: list[_Posting] = []
     for alternative in group.alternatives:
+        if fallback is not None and alternative.fallback != fallback:
+            continue
         for posting in index.postings.get(alternative.term, ()):
             fields = alternative.fields
             if (fields is None or posting.field in fields) and posting not in found:
@@ -659,9 +736,11 @@ def _rank_page(
     """Return the ranks of one page of matching entries, best first, and their number.
 
     An entry matches when every group matches one of its (term, field) rows. Its score
-    is the sum of the weights of its distinct rows that any group matches, so a row that
-    two groups match counts once and a term found in two fields counts both weights.
-    Entries are ordered by score, highest first, then by rank (name_key, then id).
+    is the sum of the weights of its distinct rows that any group's non-fallback
+    alternatives match, so a row that two groups match counts once and a term found in
+    two fields counts both weights. Each group that the entry matches only through
+    fallback alternatives adds NAME_FALLBACK_WEIGHT. Entries are ordered by score,
+    highest first, then by rank (name_key, then id).
     """
     per_group = [_group_postings(index, group) for group in groups]
     if not all(per_group):
@@ -693,7 +772,22 @@ def _rank_page(
         if not candidates:
             return [], 0
 
-    tiers = _score_tiers(candidates, [(bitmaps[p], p.weight) for p in matched])
+    primary: list[_Posting] = []
+    weighted: list[tuple[int, int]] = []
+    for group in groups:
+        in_primary = 0
+        for posting in _group_postings(index, group, fallback=False):
+            in_primary |= bitmaps[posting]
+            if posting not in primary:
+                primary.append(posting)
+        only_fallback = 0
+        for posting in _group_postings(index, group, fallback=True):
+            only_fallback |= bitmaps[posting]
+        only_fallback &= ~in_primary
+        if only_fallback:
+            weighted.append((only_fallback, NAME_FALLBACK_WEIGHT))
+    weighted += [(bitmaps[posting], posting.weight) for posting in primary]
+    tiers = _score_tiers(candidates, weighted)
     page: list[int] = []
     skip = offset
     for score in sorted(tiers, reverse=True):
@@ -741,11 +835,11 @@ async def _search(
     vocabulary = index.vocabulary
     groups, unmatched = _parse_query(query, kind, vocabulary)
 
-    # A facet with no indexed term in this community matches nothing; drop it from the
-    # AND so that "goat onion" still lists onion buyers, and report the word.
+    # A group that matches no entry of this community (no goat buyer, say) is dropped
+    # from the AND so that "goat onion" still lists onion buyers, and its word is reported.
     live: list[_Group] = []
     for group in groups:
-        if any(a.term in vocabulary.terms for a in group.alternatives):
+        if _group_postings(index, group):
             live.append(group)
         else:
             unmatched.append(group.understood.word)

@@ -208,3 +208,292 @@ def test_scheme_level_validation():
         ),
         RowError(row=4, reasons=["the level is state but no state is given"], name="Stateless"),
     ]
+
+
+# --- Cell limits ------------------------------------------------------------------------
+
+
+def test_long_commodity_rejected():
+    data = ("Buyer Name,Commodity,State\nOk Traders," + "L" * 5000 + ",MH\n").encode()
+    result = parse_buyers(data, "long.csv")
+
+    assert result.records == []
+    assert result.errors[0].name == "Ok Traders"
+    assert result.errors[0].reasons == [
+        "commodities: 'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL…' is 5,000 characters long; "
+        "a commodity name can have at most 60"
+    ]
+
+
+def test_commodity_of_60_characters_accepted():
+    data = ("Buyer Name,Commodity\nOk Traders," + "L" * 60 + "\n").encode()
+    result = parse_buyers(data, "edge.csv")
+    assert result.errors == []
+    assert result.records[0].values["commodities"] == ["l" * 60]
+
+
+def test_too_many_commodities_rejected():
+    crops = "; ".join(f"crop{number}" for number in range(800))
+    result = parse_buyers(f"Buyer Name,Commodity\nOk Traders,{crops}\n".encode(), "many.csv")
+
+    assert result.records == []
+    assert result.errors[0].reasons == ["commodities: 800 are listed; the maximum is 20"]
+
+
+def test_twenty_commodities_accepted():
+    crops = "; ".join(f"crop{number}" for number in range(20))
+    result = parse_buyers(f"Buyer Name,Commodity\nOk Traders,{crops}\n".encode(), "twenty.csv")
+    assert result.errors == []
+    assert len(result.records[0].values["commodities"]) == 20
+
+
+def test_too_many_sourcing_states_rejected():
+    regions = "; ".join(["MH"] * 41)
+    data = f"Buyer Name,Commodity,Regions sourced\nOk Traders,Onion,{regions}\n".encode()
+    result = parse_buyers(data, "regions.csv")
+
+    assert result.records == []
+    assert result.errors[0].reasons == ["regions sourced: 41 are listed; the maximum is 40"]
+
+
+def test_long_sourcing_state_not_echoed():
+    data = ("Buyer Name,Commodity,Regions sourced\nOk Traders,Onion," + "Q" * 3000 + "\n").encode()
+    result = parse_buyers(data, "region.csv")
+
+    (reason,) = result.errors[0].reasons
+    assert reason.startswith("regions sourced: 'QQQQ")
+    assert "3,000 characters long" in reason
+    assert len(reason) < 200
+
+
+@pytest.mark.parametrize(
+    ("header", "label", "limit"),
+    [
+        ("Quality requirements", "quality", 2000),
+        ("Notes", "notes", 2000),
+        ("City", "city", 128),
+        ("Contact person", "contact person", 255),
+        ("Payment terms", "payment terms", 255),
+        ("Min volume", "volume", 255),
+        ("Buyer Name", "name", 255),
+        ("Mobile No.", "phone", 64),
+        ("State", "state", 128),
+    ],
+)
+def test_buyer_cell_over_limit_rejected(header, label, limit):
+    columns = (
+        ["Buyer Name", "Commodity"]
+        if header == "Buyer Name"
+        else ["Buyer Name", "Commodity", header]
+    )
+    values = ["Ok Traders", "Onion", "x" * (limit + 1)]
+    if header == "Buyer Name":
+        values = ["x" * (limit + 1), "Onion"]
+    data = (",".join(columns) + "\n" + ",".join(values) + "\n").encode()
+    result = parse_buyers(data, "limits.csv")
+
+    assert result.records == []
+    assert result.errors[0].reasons == [
+        f"{label} is {limit + 1:,} characters long; the maximum is {limit:,}"
+    ]
+
+
+def test_buyer_cell_at_limit_accepted():
+    data = ("Buyer Name,Commodity,Notes\nOk Traders,Onion," + "x" * 2000 + "\n").encode()
+    result = parse_buyers(data, "limits.csv")
+    assert result.errors == []
+    assert len(result.records[0].values["notes"]) == 2000
+
+
+def test_long_name_shortened_in_report():
+    data = ("Buyer Name,Commodity\n" + "N" * 5000 + ",Onion\n").encode()
+    result = parse_buyers(data, "name.csv")
+    name = result.errors[0].name
+    assert name is not None
+    assert len(name) == 80
+    assert name.endswith("…")
+
+
+@pytest.mark.parametrize("header", ["Eligibility", "Benefit", "Documents"])
+def test_scheme_text_over_limit_rejected(header):
+    data = (f"Scheme Name,{header}\nGood Scheme," + "y" * 2001 + "\n").encode()
+    result = parse_schemes(data, "schemes.csv")
+
+    assert result.records == []
+    assert result.errors[0].reasons == [
+        f"{header.lower()} is 2,001 characters long; the maximum is 2,000"
+    ]
+
+
+# --- Wrong registry ---------------------------------------------------------------------
+
+
+def test_buyer_file_as_schemes_rejected(demo_bytes):
+    with pytest.raises(ImportFileError) as raised:
+        parse_schemes(demo_bytes("buyers_messy.csv"), "buyers_messy.csv")
+    message = str(raised.value)
+    assert message == (
+        "This looks like a buyer registry (columns Buyer Name, Type of buyer, "
+        "Commodity(ies)); choose the buyer registry, or check the file."
+    )
+    assert "buyers_messy.csv" not in message
+
+
+def test_scheme_file_as_buyers_rejected(demo_bytes):
+    with pytest.raises(ImportFileError) as raised:
+        parse_buyers(demo_bytes("schemes.csv"), "schemes.csv")
+    message = str(raised.value)
+    assert message.startswith("This looks like a scheme registry (columns short_name, level,")
+    assert "choose the scheme registry" in message
+
+
+def test_buyer_file_with_name_column_as_schemes_rejected():
+    data = b"Name,Commodity,Mobile,City\nSona Traders,Onion,9876543210,Pune\n"
+    with pytest.raises(ImportFileError, match="looks like a buyer registry"):
+        parse_schemes(data, "buyers.csv")
+
+
+def test_scheme_file_with_extra_buyer_column_accepted():
+    data = (
+        b"Scheme Name,Level,Benefit,Eligibility,Commodity\nGood Scheme,central,Grant,FPOs,Onion\n"
+    )
+    result = parse_schemes(data, "schemes.csv")
+    assert [record.values["name"] for record in result.records] == ["Good Scheme"]
+    assert result.ignored_columns == ["Commodity"]
+
+
+def test_missing_name_column_examples_per_registry():
+    with pytest.raises(ImportFileError) as buyer_error:
+        parse_buyers(b"Firm Size,Crops\nbig,onion\n", "nameless.csv")
+    with pytest.raises(ImportFileError) as scheme_error:
+        parse_schemes(b"Ministry,Theme\nAgriculture,finance\n", "nameless.csv")
+    assert "Scheme Name" not in str(buyer_error.value)
+    assert "Buyer Name" not in str(scheme_error.value)
+    assert "Scheme Name" in str(scheme_error.value)
+    assert "nameless.csv" not in str(buyer_error.value)
+
+
+# --- Files that are not spreadsheets ----------------------------------------------------
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01" + bytes(range(256))
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "what"),
+    [
+        (PNG_BYTES, "notcsv.png", "it is a PNG image"),
+        (PNG_BYTES, "buyers.csv", "it is a PNG image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "buyers.csv", "it is a PDF document"),
+        (b"PK\x03\x04" + bytes(100), "buyers.csv", "it is a ZIP archive"),
+        (b"Name,Commodity\nA,B\x00\x01\x02\x03\x00", "buyers.csv", "NUL bytes"),
+        (bytes(range(128, 256)) * 4 + bytes(range(1, 32)) * 8, "buyers.csv", "binary data"),
+    ],
+)
+def test_binary_file_rejected(data, filename, what):
+    with pytest.raises(ImportFileError) as raised:
+        parse_buyers(data, filename)
+    message = str(raised.value)
+    assert message.startswith("The file is not a CSV or XLSX file")
+    assert what in message
+    assert "Columns found" not in message
+
+
+def test_utf16_without_bom_read():
+    data = "Name,Commodity\nSona Traders,Onion\n".encode("utf-16-le")
+    result = parse_buyers(data, "utf16.csv")
+    assert result.records[0].values["name"] == "Sona Traders"
+
+
+def test_xlsx_named_csv_read():
+    data = _workbook_bytes([["Name", "Commodity"], ["Sona Traders", "Onion"]])
+    result = parse_buyers(data, "buyers.csv")
+    assert result.records[0].values["commodities"] == ["onion"]
+
+
+# --- Edge cases of the file layout ------------------------------------------------------
+
+
+def test_header_only_csv_warns():
+    result = parse_buyers(b"Buyer Name,Commodity\n", "empty.csv")
+    assert result.records == []
+    assert result.warnings == ["The file has a header but no data rows, so nothing was imported."]
+
+
+def test_data_rows_no_header_warning():
+    result = parse_buyers(b"Buyer Name,Commodity\nSona Traders,Onion\n", "one.csv")
+    assert result.warnings == []
+
+
+def test_xlsx_several_sheets_warns():
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Buyers 2025"
+    workbook.active.append(["Name", "Commodity"])
+    workbook.active.append(["Sona Traders", "Onion"])
+    workbook.create_sheet("Old")
+    workbook.create_sheet("Notes")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = parse_buyers(buffer.getvalue(), "buyers.xlsx")
+
+    assert len(result.records) == 1
+    assert result.warnings == [
+        'The workbook has 3 sheets; only the first, "Buyers 2025", was read.'
+    ]
+
+
+def test_xlsx_formula_without_value_reported():
+    data = _workbook_bytes([["Name", "Commodity", "Notes"], ["Sona Traders", "=1+1", "=A2"]])
+    result = parse_buyers(data, "formula.xlsx")
+
+    assert result.records == []
+    assert result.errors[0].reasons == [
+        "commodities: the cell contains a formula (=1+1) with no stored value; save the file "
+        "in Excel so its values are stored, or paste values",
+        "notes: the cell contains a formula (=A2) with no stored value; save the file in "
+        "Excel so its values are stored, or paste values",
+    ]
+
+
+def test_xlsx_text_starting_with_equals_kept():
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Name", "Commodity", "Notes"])
+    workbook.active.append(["Sona Traders", "Onion", "x"])
+    workbook.active["C2"].value = "=not a formula"
+    workbook.active["C2"].data_type = "s"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = parse_buyers(buffer.getvalue(), "text.xlsx")
+    assert result.records[0].values["notes"] == "=not a formula"
+
+
+def test_duplicate_header_warns():
+    data = b"Name,Commodity,Phone,Phone\nSona Traders,Onion,9876543210,9123456789\n"
+    result = parse_buyers(data, "dup.csv")
+
+    assert result.records[0].values["phone"] == "+919876543210"
+    assert result.ignored_columns == ["Phone"]
+    assert result.warnings == [
+        'Column D ("Phone") was ignored: column C ("Phone") is already read as the phone, '
+        "and only the first such column is read."
+    ]
+
+
+def test_report_lines_singular():
+    from storage.importer import ImportReport
+
+    report = ImportReport(
+        kind="buyer",
+        filename="one.csv",
+        added=1,
+        total_rows=2,
+        errors=[RowError(row=3, reasons=["no commodity is given"], name="Sona")],
+    )
+    assert report.lines() == [
+        "one.csv: 2 rows read.",
+        "1 buyer added, 0 updated, 0 unchanged.",
+        "1 row not imported:",
+        "Row 3 (Sona): no commodity is given.",
+    ]
+    assert ImportReport(kind="scheme", filename="s.csv", added=2).lines()[1] == (
+        "2 schemes added, 0 updated, 0 unchanged."
+    )

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from storage.normalize import (
     count_letters,
+    english_word_forms,
     fold,
     load_commodities,
+    load_hindi_words,
     name_key,
     parse_buyer_type,
     parse_date,
@@ -292,3 +294,70 @@ def test_commodity_synonyms_for_expansion():
 )
 def test_parse_buyer_type(text, expected):
     assert parse_buyer_type(text) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["९८७६५४३२१०", "+९१ ९८७६५ ४३२१०", "०९८७६५४३२१०", "９８７６５４３２１０", "+91 ९८७६५-४३२१०"],
+)
+def test_phone_unicode_digits(raw):
+    assert parse_phone(raw) == "+919876543210"
+
+
+def test_phone_unicode_digits_still_validated():
+    with pytest.raises(ValueError, match="has 5 digits"):
+        parse_phone("१२३४५")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("मिर्ची", "chilli"),
+        ("मिरची", "chilli"),
+        ("प्याज़", "onion"),
+        ("प्याज", "onion"),
+        ("गेहूँ", "wheat"),
+        ("गेहूं", "wheat"),
+        ("मूँग", "green gram"),
+        ("मूँगफली", "groundnut"),
+        ("सब्ज़ियाँ", "vegetables"),
+        ("अँगूर", "grapes"),
+        ("उडीद", "black gram"),
+        ("तांदूळ", "rice"),
+    ],
+)
+def test_hindi_marathi_commodity_spellings(spelling, canonical):
+    assert load_commodities().canonical(spelling) == canonical
+
+
+@pytest.mark.parametrize(
+    ("word", "forms"),
+    [
+        ("warehouse", ["warehouse", "warehouses"]),
+        ("loans", ["loans", "loan"]),
+        ("subsidy", ["subsidy", "subsidies"]),
+        ("subsidies", ["subsidies", "subsidy"]),
+        ("box", ["box", "boxes"]),
+        ("class", ["class", "classes"]),
+        ("as", ["as"]),
+        ("गोदाम", ["गोदाम"]),
+        ("FPO", ["FPO"]),
+    ],
+)
+def test_english_word_forms(word, forms):
+    assert english_word_forms(word) == forms
+
+
+def test_hindi_words_list():
+    hindi = load_hindi_words()
+    assert hindi.keyword("गोदाम") == ("warehouse",)
+    assert hindi.keyword("कर्ज़") == hindi.keyword("कर्ज") == ("loan", "credit")
+    assert hindi.keyword("xyzzy") == ()
+    assert hindi.city("पुणे") == "pune"
+    assert hindi.city("नई  दिल्ली") == "new delhi"
+    assert hindi.city("गोदाम") is None
+
+
+@pytest.mark.parametrize("word", ["बीमा", "सिंचाई", "बीज", "खाद", "महिला", "किसान", "प्रशिक्षण"])
+def test_hindi_keyword_listed(word):
+    assert load_hindi_words().keyword(word)

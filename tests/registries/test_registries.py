@@ -48,11 +48,12 @@ async def test_messy_import_report(session, demo_bytes):
         "3 buyers added, 0 updated, 0 unchanged.",
         "Row 3 merged into row 2: same name as Harit Agro Processors Pvt Ltd.",
         "1 blank row skipped.",
-        "Row 7 (Tapti Traders) not imported: phone: 12345 has 5 digits; an Indian mobile "
+        "3 rows not imported:",
+        "Row 7 (Tapti Traders): phone: 12345 has 5 digits; an Indian mobile "
         "number has 10, like 98765 43210.",
-        "Row 8 (Megh Retail) not imported: verified on: 31/02/2025 is not a real date: "
+        "Row 8 (Megh Retail): verified on: 31/02/2025 is not a real date: "
         "February 2025 has 28 days.",
-        "Row 9 (Urja Farm Connect) not imported: no commodity is given.",
+        "Row 9 (Urja Farm Connect): no commodity is given.",
     ]
     assert await count_buyers(session, COMMUNITY_ID) == 3
 

@@ -207,3 +207,123 @@ async def test_sqlite_and_postgres_agree(sqlite_engine, postgres_engine, demo_by
     for on_sqlite, on_postgres in zip(sqlite_outcome, postgres_outcome, strict=True):
         assert on_sqlite == on_postgres
     assert any(total > 5 for _query, total, _ids in sqlite_outcome)
+
+
+# --- Unmatched words --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "understood_terms", "unmatched"),
+    [
+        ("onion xyzzy", ["onion"], ["xyzzy"]),
+        ("onion Atlantis", ["onion"], ["atlantis"]),
+        ("onion कखगघ", ["onion"], ["कखगघ"]),
+        ("प्याज़ xyzzy", ["प्याज़ → onion"], ["xyzzy"]),
+    ],
+)
+async def test_unmatched_word_reported_beside_match(loaded, query, understood_terms, unmatched):
+    result = await search_buyers(loaded, COMMUNITY_ID, query)
+    assert understood(result) == understood_terms
+    assert result.unmatched_words == unmatched
+    assert result.total == 13
+
+
+async def test_hindi_city_understood(loaded):
+    result = await search_buyers(loaded, COMMUNITY_ID, "onion पुणे")
+    english = await search_buyers(loaded, COMMUNITY_ID, "onion pune")
+    assert understood(result) == ["onion", "पुणे → pune (or around, in Maharashtra)"]
+    assert result.unmatched_words == []
+    assert names(result) == names(english)
+
+
+async def test_facet_in_other_field_only_reported(session):
+    # "goat" is a commodity, but here it is only a word of the notes.
+    data = b"Name,Commodity,Notes\nSona Traders,Onion,no goat\n"
+    await import_buyers(session, COMMUNITY_ID, data, "goat.csv")
+    await session.commit()
+    result = await search_buyers(session, COMMUNITY_ID, "onion goat")
+    assert names(result) == ["Sona Traders"]
+    assert result.unmatched_words == ["goat"]
+
+
+# --- Facet words in names ---------------------------------------------------------------
+
+
+async def _add_buyers(session, rows: str) -> None:
+    data = ("Buyer Name,Type of buyer,Commodity,State\n" + rows).encode()
+    report = await import_buyers(session, COMMUNITY_ID, data, "extra.csv")
+    assert report.errors == []
+    await session.commit()
+
+
+async def test_exact_name_with_type_word(loaded):
+    await _add_buyers(loaded, "Café Société Traders,,onion,MH\n")
+    result = await search_buyers(loaded, COMMUNITY_ID, "Café Société Traders")
+    assert names(result) == ["Café Société Traders"]
+    assert result.unmatched_words == []
+
+
+async def test_type_word_prefers_type_over_name(loaded):
+    await _add_buyers(loaded, "Mango Exporter House,retailer,mango,MH\n")
+    result = await search_buyers(loaded, COMMUNITY_ID, "exporter mango", limit=20)
+    assert result.total == 7
+    assert [item.buyer_type for item in result.items[:6]] == ["exporter"] * 6
+    assert names(result)[6] == "Mango Exporter House"
+
+
+async def test_commodity_word_matches_name(loaded):
+    await _add_buyers(loaded, "Garlic House Foods,retailer,rice,MH\n")
+    result = await search_buyers(loaded, COMMUNITY_ID, "garlic", limit=50)
+    assert names(result)[-1] == "Garlic House Foods"
+    assert all("garlic" in item.commodities for item in result.items[:-1])
+
+
+async def test_lowercase_as_is_stopword(loaded):
+    result = await search_buyers(loaded, COMMUNITY_ID, "buyers of onion as exporter")
+    assert understood(result) == ["onion", "exporter"]
+    assert result.total == 2
+    assert all(item.buyer_type == "exporter" for item in result.items)
+    upper = await search_buyers(loaded, COMMUNITY_ID, "onion AS")
+    assert understood(upper) == ["onion", "as → Assam"]
+
+
+# --- Plurals and Hindi keywords ---------------------------------------------------------
+
+
+async def test_plural_is_not_typo(loaded):
+    singular = await search_schemes(loaded, COMMUNITY_ID, "warehouse")
+    plural = await search_schemes(loaded, COMMUNITY_ID, "warehouses")
+    assert understood(singular) == ["warehouse"]
+    assert [term.typo for term in singular.query_terms] == [False]
+    assert names(singular) == names(plural) == ["Agriculture Infrastructure Fund"]
+
+
+async def test_hindi_keyword_finds_scheme(loaded):
+    english = await search_schemes(loaded, COMMUNITY_ID, "warehouse")
+    hindi = await search_schemes(loaded, COMMUNITY_ID, "गोदाम")
+    assert understood(hindi) == ["गोदाम → warehouse"]
+    assert names(hindi) == names(english)
+
+
+@pytest.mark.parametrize(
+    ("hindi", "english"),
+    [("ऋण", "loan"), ("कर्ज़", "loan"), ("कर्ज", "loan"), ("भंडारण", "storage")],
+)
+async def test_hindi_keywords_match_english(loaded, hindi, english):
+    from_hindi = await search_schemes(loaded, COMMUNITY_ID, hindi, limit=50)
+    from_english = await search_schemes(loaded, COMMUNITY_ID, english, limit=50)
+    assert from_hindi.total > 0
+    assert set(names(from_english)) <= set(names(from_hindi))
+
+
+async def test_hindi_keyword_without_match_unmatched(loaded):
+    result = await search_schemes(loaded, COMMUNITY_ID, "बीमा")
+    assert result.total == 0
+    assert result.unmatched_words == ["बीमा"]
+
+
+async def test_hindi_chilli_spelling(loaded):
+    result = await search_buyers(loaded, COMMUNITY_ID, "मिर्ची")
+    english = await search_buyers(loaded, COMMUNITY_ID, "chilli")
+    assert understood(result) == ["मिर्ची → chilli"]
+    assert result.total == english.total == 18

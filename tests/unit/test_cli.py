@@ -59,4 +59,4 @@ def test_import_missing_file_is_reported(tmp_path: Path) -> None:
         env={"DATABASE_URL": f"sqlite:///{tmp_path / 'cop.sqlite'}"},
     )
     assert result.returncode == 2
-    assert "File not found: no-such-file.csv" in result.stdout
+    assert "File not found: no-such-file.csv" in result.stderr
