@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="import a registry from a CSV or XLSX file")
     importer.add_argument("registry", choices=["buyers", "schemes"])
     importer.add_argument("file", type=Path)
+    importer.add_argument(
+        "--community", type=int, metavar="ID", help="community id (default: the first one)"
+    )
     return parser
 
 
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "import":
         from bot.runner import import_file
 
-        return asyncio.run(import_file(settings, args.registry, args.file))
+        return asyncio.run(import_file(settings, args.registry, args.file, args.community))
     raise AssertionError(command)
 
 

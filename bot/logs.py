@@ -10,7 +10,9 @@ SECRET_PATTERNS = (
     (re.compile(r"\d{6,}:[A-Za-z0-9_-]{20,}"), "<token>"),
     # Only numbers written as phones (a + prefix or a 5-5 split), so that Telegram user and
     # chat ids, which are bare digits, stay readable in log lines.
+    (re.compile(r"\(\+?\d{2}\)[\s-]*\d[\d\s-]{8,}\d"), "<phone>"),
     (re.compile(r"\+\d[\d\s-]{8,}\d"), "<phone>"),
+    (re.compile(r"\b0\d{5}[\s-]?\d{5}\b"), "<phone>"),
     (re.compile(r"\b\d{5}[\s-]\d{5}\b"), "<phone>"),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
 )
@@ -33,9 +35,17 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+class SecretMaskingFormatter(logging.Formatter):
+    """Mask the whole formatted record, tracebacks included: an exception's text can quote
+    user input, and a database error its SQL parameters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(SecretMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(SecretMaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -27,7 +27,9 @@ async def run_polling(settings: Settings) -> int:
     return 0
 
 
-async def import_file(settings: Settings, registry: str, path: Path) -> int:
+async def import_file(
+    settings: Settings, registry: str, path: Path, community_id: int | None = None
+) -> int:
     """Import a registry file and print the report; return the exit status.
 
     Errors go to stderr: status 2 when the file is missing, 1 when it cannot be read
@@ -46,6 +48,15 @@ async def import_file(settings: Settings, registry: str, path: Path) -> int:
             community = await people.ensure_community(
                 session, name=settings.community_name, timezone=settings.timezone
             )
+            if community_id is not None:
+                chosen = await people.get_community(session, community_id)
+                if chosen is None:
+                    print(
+                        f"Community {community_id} not found; see python -m bot community list",
+                        file=sys.stderr,
+                    )
+                    return 2
+                community = chosen
             importer = (
                 registries.import_buyers if registry == "buyers" else registries.import_schemes
             )

@@ -3,7 +3,14 @@ buttons on old messages fail to parse, rather than mean something else, after a 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Row ids fit a 32-bit integer column. A forged larger number fails to parse, so the
+# button reaches the fallback handler instead of overflowing a database query.
+RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class RegistrationStep(CallbackData, prefix="rg1"):
@@ -15,20 +22,20 @@ class RegistrationStep(CallbackData, prefix="rg1"):
 class Decision(CallbackData, prefix="dc1"):
     # approve or reject
     action: str
-    person_id: int
+    person_id: RowId
 
 
 class GroupKind(CallbackData, prefix="gk1"):
     # cop, bso, task_force, pod; or "bso_pick" with bso_id set
     kind: str
-    bso_id: int = 0
+    bso_id: RowId = 0
 
 
 class Lookup(CallbackData, prefix="lk1"):
     # page (value is the page number) or open (value is the entry id)
     action: str
-    query_id: int
-    value: int
+    query_id: RowId
+    value: RowId
 
 
 class ImportChoice(CallbackData, prefix="im1"):
@@ -42,4 +49,4 @@ class ForgetMe(CallbackData, prefix="fm1"):
 
 
 class CommunityPick(CallbackData, prefix="cm1"):
-    community_id: int
+    community_id: RowId

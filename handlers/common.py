@@ -77,7 +77,8 @@ async def forget_confirmed(
     callback: CallbackQuery, session: AsyncSession, person: Person, state: FSMContext, t: LocalTexts
 ) -> None:
     await callback.answer()
-    people.erase_personal_data(person)
+    # Erase the person's rows in every community, not only the one this chat resolved to.
+    await people.erase_everywhere(session, person.telegram_id)
     await session.commit()
     await state.clear()
     if isinstance(callback.message, Message):

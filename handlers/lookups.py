@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -35,7 +36,11 @@ async def lookup(
     t: LocalTexts,
 ) -> None:
     kind = command.command.lower()
-    words = " ".join((command.args or "").split())[:QUERY_MAX]
+    # Control characters become spaces: PostgreSQL rejects NUL in text.
+    raw = "".join(
+        " " if unicodedata.category(char) == "Cc" else char for char in command.args or ""
+    )
+    words = " ".join(raw.split())[:QUERY_MAX]
     if not words:
         await message.reply(t(f"lookups/{kind}_usage"))
         return

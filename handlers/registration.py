@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -127,7 +128,8 @@ async def group_from_payload(session: AsyncSession, payload: str | None) -> int 
     if not payload or not payload.startswith(DEEP_LINK_PREFIX):
         return None
     raw = payload.removeprefix(DEEP_LINK_PREFIX)
-    if not raw.lstrip("-").isdigit():
+    # Telegram chat ids have at most 52 significant bits; anything longer is forged.
+    if not raw.lstrip("-").isdigit() or len(raw) > 17:
         return None
     group = await people.get_group(session, int(raw))
     return group.telegram_chat_id if group else None
@@ -225,7 +227,7 @@ async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> N
 async def name_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
-    name = " ".join((message.text or "").split())
+    name = typed_text(message)
     problem = typed_text_problem(t, name, limit=NAME_MAX, letters_key="name_letters")
     if problem is not None:
         await reask(message, state, t, "name", reason=problem)
@@ -270,7 +272,7 @@ async def bso_typed(
     message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
 ) -> None:
     community_id = (await state.get_data()).get("community_id", community.id)
-    typed = " ".join((message.text or "").split())
+    typed = typed_text(message)
     bsos = await people.list_bsos(session, community_id)
     choices = {bso.id: bso.name for bso in bsos} | {
         -bso.id: bso.short_name for bso in bsos if bso.short_name
@@ -295,7 +297,7 @@ async def bso_new_given(
     message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
 ) -> None:
     community_id = (await state.get_data()).get("community_id", community.id)
-    name = " ".join((message.text or "").split())
+    name = typed_text(message)
     problem = typed_text_problem(t, name, limit=BSO_NAME_MAX, letters_key="name_letters")
     if problem is not None:
         await reask(message, state, t, "bso_new", reason=problem)
@@ -311,7 +313,7 @@ async def bso_new_given(
 async def role_given(
     message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
 ) -> None:
-    role = " ".join((message.text or "").split())
+    role = typed_text(message)
     problem = typed_text_problem(t, role, limit=ROLE_MAX, letters_key="role_letters")
     if problem is not None:
         await reask(message, state, t, "role", reason=problem)
@@ -590,6 +592,18 @@ async def stale_button(callback: CallbackQuery, t: LocalTexts) -> None:
 async def button_after_form(callback: CallbackQuery, t: LocalTexts) -> None:
     await callback.answer(t.alert("registration/errors/form_closed"), show_alert=True)
     await drop_buttons(callback)
+
+
+def typed_text(message: Message) -> str:
+    """Return the message text with control characters as spaces and spaces collapsed.
+
+    Control characters (NUL included, which PostgreSQL rejects in text) never belong in a
+    name; format characters such as the zero-width joiner stay, as Devanagari needs them.
+    """
+    text = "".join(
+        " " if unicodedata.category(char) == "Cc" else char for char in message.text or ""
+    )
+    return " ".join(text.split())
 
 
 def typed_text_problem(t: LocalTexts, text: str, *, limit: int, letters_key: str) -> Markup | None:

@@ -34,18 +34,24 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create an async engine; SQLite files get WAL mode, foreign keys and a busy timeout."""
+    """Create an async engine; SQLite files get WAL mode, foreign keys and a busy timeout.
+
+    SQL parameters are left out of error messages, because they carry phones and names.
+    """
     url = async_url(url)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            hide_parameters=True,
+            **kwargs,
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -11,12 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Bso, Community, GroupChat, Person, utcnow
 
 COMMUNITY_NAME_MAX = 200
+NAME_KEY_MAX = 200
 
 
 def name_key(name: str) -> str:
-    """Fold a name for duplicate detection: case, spaces and punctuation do not count."""
+    """Fold a name for duplicate detection: case, spaces and punctuation do not count.
+
+    Case folding can lengthen text ("ß" becomes "ss"), so the key is cut to the column's
+    200 characters.
+    """
     folded = re.sub(r"[\W_]+", " ", name.casefold())
-    return " ".join(folded.split())
+    return " ".join(folded.split())[:NAME_KEY_MAX]
 
 
 def slugify(name: str) -> str:
@@ -177,6 +182,7 @@ def erase_personal_data(person: Person) -> None:
     person.phone = None
     person.bso_id = None
     person.bso_role = None
+    person.proposed_bso_name = None
     person.states = []
     person.commodities = []
     person.consent_at = None
@@ -184,6 +190,14 @@ def erase_personal_data(person: Person) -> None:
     person.decided_by = None
     person.decided_at = None
     person.registered_via_chat_id = None
+
+
+async def erase_everywhere(session: AsyncSession, telegram_id: int) -> int:
+    """Erase the registration details of a Telegram user in every community; return the rows."""
+    rows = (await session.scalars(select(Person).where(Person.telegram_id == telegram_id))).all()
+    for person in rows:
+        erase_personal_data(person)
+    return len(rows)
 
 
 async def get_group(session: AsyncSession, telegram_chat_id: int) -> GroupChat | None:

@@ -187,11 +187,15 @@ def test_command_descriptions_length(texts: Texts, locale: str) -> None:
 def test_message_uses_telegram_tags(texts: Texts, locale: str, name: str) -> None:
     tags = set(HTML_TAG.findall(human_text(source(texts, locale, name))))
 
-    assert tags <= TELEGRAM_TAGS, f"{locale}/{name} uses tags Telegram rejects: {sorted(tags - TELEGRAM_TAGS)}"
+    assert tags <= TELEGRAM_TAGS, (
+        f"{locale}/{name} uses tags Telegram rejects: {sorted(tags - TELEGRAM_TAGS)}"
+    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize(("name", "context"), ALERT_TEMPLATES, ids=[name for name, _ in ALERT_TEMPLATES])
+@pytest.mark.parametrize(
+    ("name", "context"), ALERT_TEMPLATES, ids=[name for name, _ in ALERT_TEMPLATES]
+)
 def test_alert_fits_telegram(texts: Texts, locale: str, name: str, context: dict) -> None:
     assert (PROMPTS_DIR / locale / f"{name}.html").is_file(), f"{locale}/{name}.html not found"
     text = texts.render(locale, name, **context)

@@ -55,7 +55,9 @@ def test_import_messy_buyers_prints_report(tmp_path: Path) -> None:
 
 def test_import_missing_file_is_reported(tmp_path: Path) -> None:
     result = run_cli(
-        "import", "schemes", "no-such-file.csv",
+        "import",
+        "schemes",
+        "no-such-file.csv",
         env={"DATABASE_URL": f"sqlite:///{tmp_path / 'cop.sqlite'}"},
     )
     assert result.returncode == 2

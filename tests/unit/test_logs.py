@@ -25,3 +25,18 @@ def test_filter_rewrites_formatted_record() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "phone %s", ("+919876543210",), None)
     assert SecretMaskingFilter().filter(record)
     assert record.getMessage() == "phone <phone>"
+
+
+def test_traceback_masked_by_formatter() -> None:
+    from bot.logs import SecretMaskingFormatter
+
+    try:
+        raise ValueError("phone (+91) 98765-43210, e-mail asha@example.org, 098765 43210")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    output = SecretMaskingFormatter("%(message)s").format(record)
+    assert "Traceback" in output
+    assert "98765" not in output
+    assert "asha@example.org" not in output
