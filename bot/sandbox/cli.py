@@ -13,6 +13,7 @@ from bot.sandbox.harness import FACILITATOR, SandboxHarness
 from bot.sandbox.models import SandboxChat, SandboxError, SandboxUser
 from bot.sandbox.script import ScriptPlayer
 
+DEMO_GROUP = "CoP-wide group"
 HELP = """\
 Type a message or a command (/start, /register, /buyers onion) and press Enter.
   :1, :2 …              press button 1, 2 … of the bot's latest message here
@@ -58,14 +59,18 @@ class Conversation:
     async def run(self) -> int:
         print("Offline sandbox: you are chatting with the bot; Telegram is not involved.")
         print("Demo data: 14 BSOs, 120 buyers and 14 schemes.\n")
-        print("Who are you?  1) the facilitator   2) asha, a new PoC   3) someone else")
+        print("Who are you?  1) the facilitator   2) asha, a new PoC   3) asha in the demo")
+        print('              CoP group "CoP-wide group"   4) someone else (you give a name)')
         choice = (await self.read("> ")).strip()
-        if choice == "2":
+        if choice in ("2", "3"):
             self.user = self.server.user("asha")
-        elif choice == "3":
+        elif choice == "4":
             name = (await self.read("name: ")).strip() or "guest"
             self.user = self.server.user(name)
         self.chat = self.server.private_chat(self.user)
+        if choice == "3":
+            self.chat = self.server.group(DEMO_GROUP, added_by=self.harness.facilitator)
+            await self.server.wait_idle()
         print(HELP)
         while True:
             try:

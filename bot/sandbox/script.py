@@ -115,7 +115,10 @@ class ScriptPlayer:
             labels = []
             for button in row:
                 number += 1
-                labels.append(f"[{number} {button.text}]" if self.numbered else f"[{button.text}]")
+                if self.numbered and button.text != str(number):
+                    labels.append(f"[{number} {button.text}]")
+                else:
+                    labels.append(f"[{button.text}]")
             self.out.write("        " + " ".join(labels) + "\n")
 
     async def play(self, lines: list[str]) -> bool:
