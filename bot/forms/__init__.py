@@ -1,0 +1,41 @@
+"""Conversational forms declared as data; `fields` contains the field types."""
+
+from .fields import (
+    FIELD_TYPES,
+    Choice,
+    CommodityList,
+    DateField,
+    Field,
+    FieldError,
+    FileAnswer,
+    FileInfo,
+    LongText,
+    MonthField,
+    MultiChoice,
+    Number,
+    Option,
+    Phone,
+    ShortText,
+    StateList,
+    YesNo,
+)
+
+__all__ = [
+    "FIELD_TYPES",
+    "Choice",
+    "CommodityList",
+    "DateField",
+    "Field",
+    "FieldError",
+    "FileAnswer",
+    "FileInfo",
+    "LongText",
+    "MonthField",
+    "MultiChoice",
+    "Number",
+    "Option",
+    "Phone",
+    "ShortText",
+    "StateList",
+    "YesNo",
+]
