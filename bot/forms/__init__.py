@@ -1,5 +1,6 @@
-"""Conversational forms declared as data; `fields` contains the field types."""
+"""Conversational forms declared as data: field types in `fields`, the state machine in `engine`."""
 
+from .engine import Form, FormEngine, FormField, FormState
 from .fields import (
     FIELD_TYPES,
     Choice,
@@ -29,6 +30,10 @@ __all__ = [
     "FieldError",
     "FileAnswer",
     "FileInfo",
+    "Form",
+    "FormEngine",
+    "FormField",
+    "FormState",
     "LongText",
     "MonthField",
     "MultiChoice",
