@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 PRIVATE_COMMANDS = ("start", "register", "buyers", "schemes", "me", "help", "cancel")
 GROUP_COMMANDS = ("register", "buyers", "schemes", "help")
-FACILITATOR_COMMANDS = PRIVATE_COMMANDS + ("pending", "groupkind", "community", "import")
+FACILITATOR_COMMANDS = PRIVATE_COMMANDS + ("pending", "themes", "groupkind", "community", "import")
 FACILITATOR_GROUP_COMMANDS = GROUP_COMMANDS + ("groupkind", "community")
 # Commands each role may use, in the order /help lists them.
 MEMBER_HELP = PRIVATE_COMMANDS

@@ -15,6 +15,7 @@ def get_routers() -> list[Router]:
         imports,
         lookups,
         registration,
+        themes,
     )
 
     routers = [
@@ -23,6 +24,7 @@ def get_routers() -> list[Router]:
         common.router,
         groups.router,
         approvals.router,
+        themes.router,
         imports.router,
         lookups.router,
         # Registration last: its catch-all handlers answer anything else sent mid-form.

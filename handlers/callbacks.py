@@ -50,3 +50,8 @@ class ForgetMe(CallbackData, prefix="fm1"):
 
 class CommunityPick(CallbackData, prefix="cm1"):
     community_id: RowId
+
+
+class ThemeAction(CallbackData, prefix="th1"):
+    # change or reset
+    action: str

@@ -119,6 +119,24 @@ class GroupChat(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class Theme(TimestampMixin, Base):
+    """A focus theme of a community; asks and gives are filed under one."""
+
+    __tablename__ = "themes"
+    __table_args__ = (UniqueConstraint("community_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # A default theme has a key (market_access, finance, technology, governance) and is
+    # shown by its label in the reader's language; a theme the facilitator typed has none.
+    key: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    # Themes replaced later stay as rows, inactive, so what was filed under them keeps its theme.
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class Buyer(TimestampMixin, Base):
     __tablename__ = "buyers"
     __table_args__ = (UniqueConstraint("community_id", "name_key"),)
