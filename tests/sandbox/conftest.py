@@ -22,10 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.sandbox import SandboxServer  # noqa: E402
+from sandbox_constants import BOT_TOKEN, BOT_USERNAME  # noqa: E402
 
-BOT_TOKEN = "123456:TEST-token"
-BOT_USERNAME = "cop_assistant_bot"
+from bot.sandbox import SandboxServer  # noqa: E402
 
 
 @pytest.fixture

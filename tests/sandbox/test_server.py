@@ -15,7 +15,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
-from conftest import BOT_TOKEN, BOT_USERNAME
+from sandbox_constants import BOT_TOKEN, BOT_USERNAME
 
 from bot.sandbox import SandboxError, SandboxServer
 
