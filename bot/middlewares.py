@@ -21,7 +21,7 @@ class PerUserLockMiddleware(BaseMiddleware):
     """Handle one person's updates one at a time, so a double-tapped button or a burst of
     messages cannot race through a form. Other people's updates still run concurrently.
 
-    NOTE: the lock is per process; replicas behind a webhook need a shared lock.
+    NOTE: the lock works within one process, so replicas behind a webhook need a shared lock.
     """
 
     def __init__(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -12,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.forms.base import clean_line
 from bot.texts import LocalTexts
 from handlers.callbacks import Lookup
 from storage import registries, search
@@ -36,11 +36,8 @@ async def lookup(
     t: LocalTexts,
 ) -> None:
     kind = command.command.lower()
-    # Control characters become spaces: PostgreSQL rejects NUL in text.
-    raw = "".join(
-        " " if unicodedata.category(char) == "Cc" else char for char in command.args or ""
-    )
-    words = " ".join(raw.split())[:QUERY_MAX]
+    # Control characters become spaces, because PostgreSQL rejects NUL in text.
+    words = clean_line(command.args or "")[:QUERY_MAX]
     if not words:
         await message.reply(t(f"lookups/{kind}_usage"))
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -19,6 +18,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.forms.base import clean_line
 from bot.texts import LocalTexts, Texts
 from handlers import approvals
 from handlers.callbacks import RegistrationStep
@@ -124,7 +124,7 @@ async def register_in_private(
 
 
 async def group_from_payload(session: AsyncSession, payload: str | None) -> int | None:
-    """Return the group id a deep link carries, if it names a group the bot knows."""
+    """Return the group id a deep link carries, if it names a group stored in the database."""
     if not payload or not payload.startswith(DEEP_LINK_PREFIX):
         return None
     raw = payload.removeprefix(DEEP_LINK_PREFIX)
@@ -517,7 +517,7 @@ async def confirmed(
     registrant.status = "pending"
     registrant.registered_via_chat_id = data.get("via_chat_id")
     await session.commit()
-    # The joined `bso` relationship still holds the BSO loaded before the change.
+    # The joined `bso` relationship still contains the BSO loaded before the change.
     await session.refresh(registrant, ["bso"])
     await state.clear()
     log.info("person %s registered, pending approval", registrant.id)
@@ -595,15 +595,12 @@ async def button_after_form(callback: CallbackQuery, t: LocalTexts) -> None:
 
 
 def typed_text(message: Message) -> str:
-    """Return the message text with control characters as spaces and spaces collapsed.
+    """Return the message text on one line, as the form fields clean it.
 
-    Control characters (NUL included, which PostgreSQL rejects in text) never belong in a
-    name; format characters such as the zero-width joiner stay, as Devanagari needs them.
+    Control characters (NUL included, which PostgreSQL rejects in text) become spaces.
+    Format characters such as the zero-width joiner stay, because Devanagari needs them.
     """
-    text = "".join(
-        " " if unicodedata.category(char) == "Cc" else char for char in message.text or ""
-    )
-    return " ".join(text.split())
+    return clean_line(message.text or "")
 
 
 def typed_text_problem(t: LocalTexts, text: str, *, limit: int, letters_key: str) -> Markup | None:

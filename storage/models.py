@@ -83,7 +83,7 @@ class Person(TimestampMixin, Base):
     # new (never registered), pending, approved, rejected
     status: Mapped[str] = mapped_column(String(16), default="new")
     bso_id: Mapped[int | None] = mapped_column(ForeignKey("bsos.id", ondelete="SET NULL"))
-    # A BSO the person typed because it was not listed; it joins the list only when a
+    # A BSO the person typed because it was not listed. It joins the list only when a
     # facilitator approves the person, so unchecked names never reach other people's menus.
     proposed_bso_name: Mapped[str | None] = mapped_column(String(200))
     bso_role: Mapped[str | None] = mapped_column(String(200))
@@ -128,7 +128,7 @@ class Theme(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     # A default theme has a key (market_access, finance, technology, governance) and is
-    # shown by its label in the reader's language; a theme the facilitator typed has none.
+    # shown by its label in the reader's language. A theme the facilitator typed has none.
     key: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
     name_key: Mapped[str] = mapped_column(String(64))

@@ -55,7 +55,7 @@ async def replace_themes(
     """Make `names` the active themes, in order.
 
     A name that matches an existing theme (case and spacing aside) reuses its row, so
-    entries filed under it keep their theme; other rows become inactive.
+    entries filed under it keep their theme. Other rows become inactive.
     """
     existing = {
         theme.name_key: theme
