@@ -14,6 +14,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.commands import set_command_menus
 from bot.config import Settings
 from bot.fsm import SqlStorage
@@ -102,6 +103,8 @@ def create_application(settings: Settings) -> Application:
         texts=texts,
         sessionmaker=sessionmaker,
         commodities=load_commodities(),
+        # The sandbox harness replaces this clock with one that scripts can move.
+        clock=Clock(),
     )
     dispatcher.startup.register(app.on_startup)
     return app

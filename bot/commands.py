@@ -18,9 +18,31 @@ from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
-PRIVATE_COMMANDS = ("start", "register", "buyers", "schemes", "me", "help", "cancel")
-GROUP_COMMANDS = ("register", "buyers", "schemes", "help")
-FACILITATOR_COMMANDS = PRIVATE_COMMANDS + ("pending", "themes", "groupkind", "community", "import")
+PRIVATE_COMMANDS = (
+    "start",
+    "register",
+    "ask",
+    "give",
+    "mine",
+    "checkin",
+    "actions",
+    "buyers",
+    "schemes",
+    "me",
+    "help",
+    "cancel",
+)
+GROUP_COMMANDS = ("register", "ask", "give", "buyers", "schemes", "help")
+FACILITATOR_COMMANDS = PRIVATE_COMMANDS + (
+    "matrix",
+    "progress",
+    "action",
+    "pending",
+    "themes",
+    "groupkind",
+    "community",
+    "import",
+)
 FACILITATOR_GROUP_COMMANDS = GROUP_COMMANDS + ("groupkind", "community")
 # Commands each role may use, in the order /help lists them.
 MEMBER_HELP = PRIVATE_COMMANDS

@@ -17,6 +17,9 @@ LOCALES = ("en", "hi")
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 # What each variable expects, shown when its value is invalid.
+# A form untouched for longer than this many hours expires; a month is the upper bound.
+FORM_TTL_MAX_HOURS = 720
+
 EXPECTED_FORMS = {
     "BOT_TOKEN": "the token from @BotFather, in the form 123456789:ABC-DEF_ghi",
     "BOT_API_URL": "an http(s) URL such as https://api.telegram.org or http://127.0.0.1:8081",
@@ -26,6 +29,7 @@ EXPECTED_FORMS = {
     "FACILITATOR_IDS": "Telegram user ids separated by commas, like 12345,67890",
     "DEFAULT_LOCALE": "one of: " + ", ".join(LOCALES),
     "COMMUNITY_NAME": "the name of the first community, up to 200 characters",
+    "FORM_TTL_HOURS": f"a whole number of hours from 1 to {FORM_TTL_MAX_HOURS}",
 }
 
 
@@ -49,6 +53,8 @@ class Settings(BaseSettings):
     facilitator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
     community_name: str = "Community of Practice"
+    # Hours a form may stay untouched before it expires and its answers are dropped.
+    form_ttl_hours: int = Field(default=48, ge=1, le=FORM_TTL_MAX_HOURS)
 
     @field_validator("bot_token", mode="before")
     @classmethod

@@ -8,9 +8,11 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     from handlers import (
         approvals,
+        asks,
         common,
         errors,
         fallback,
+        forms,
         groups,
         imports,
         lookups,
@@ -22,9 +24,12 @@ def get_routers() -> list[Router]:
         errors.router,
         # /cancel, /help and /me come first so they work at any step of a form.
         common.router,
+        # Forms next: mid-form, every message and command of that person in that chat is theirs.
+        forms.router,
         groups.router,
         approvals.router,
         themes.router,
+        asks.router,
         imports.router,
         lookups.router,
         # Registration last: its catch-all handlers answer anything else sent mid-form.

@@ -55,3 +55,12 @@ class CommunityPick(CallbackData, prefix="cm1"):
 class ThemeAction(CallbackData, prefix="th1"):
     # change or reset
     action: str
+
+
+class FormButton(CallbackData, prefix="fo1"):
+    # flow is a form flow's short name; action is one of the engine's actions (choose,
+    # skip, edit, confirm, cancel, back) or toggle and done for a multiple choice.
+    flow: str
+    action: str
+    value: str = ""
+    version: RowId = 0

@@ -238,3 +238,122 @@ class FsmRecord(Base):
     state: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Contribution(TimestampMixin, Base):
+    """An ask (help a BSO needs) or a give (help a BSO offers), filed under a theme."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (Index("ix_contributions_matrix", "community_id", "status", "bso_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    # The PoC who filed it; None once that person deleted their data.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # ask or give
+    kind: Mapped[str] = mapped_column(String(8))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Canonical English commodity names and state names, empty when not relevant.
+    commodities: Mapped[list[str]] = mapped_column(default=list)
+    states: Mapped[list[str]] = mapped_column(default=list)
+    # For an ask: low, medium or high. None for a give.
+    urgency: Mapped[str | None] = mapped_column(String(8))
+    # For an ask, the kinds of help that fit (peer, workshop, webinar, expert); for a give,
+    # what the BSO offers (tool, visit, training, buyers, expertise).
+    help_kinds: Mapped[list[str]] = mapped_column(default=list)
+    # Private entries are shown to facilitators only and never announced in the CoP group.
+    private: Mapped[bool] = mapped_column(default=False)
+    # open, in_progress, addressed, withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # The progress report whose "support needed" answer became this ask, if any.
+    progress_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("progress_reports.id", ondelete="SET NULL")
+    )
+
+    bso: Mapped[Bso] = relationship(lazy="joined")
+    theme: Mapped[Theme] = relationship(lazy="joined")
+
+
+class ProgressReport(TimestampMixin, Base):
+    """One BSO's monthly progress update; any PoC of the BSO may amend it until the month closes."""
+
+    __tablename__ = "progress_reports"
+    __table_args__ = (UniqueConstraint("community_id", "bso_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    # First day of the reported month.
+    month: Mapped[dt.date] = mapped_column(Date)
+    actions_taken: Mapped[str | None] = mapped_column(Text)
+    challenges: Mapped[str | None] = mapped_column(Text)
+    support_needed: Mapped[str | None] = mapped_column(Text)
+    fpos_supported: Mapped[int | None]
+    buyer_linkages: Mapped[int | None]
+    # Tonnes and lakh rupees (1 lakh = 100,000 rupees).
+    volume_tonnes: Mapped[float | None]
+    value_lakh: Mapped[float | None]
+    women_reached: Mapped[int | None]
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    bso: Mapped[Bso] = relationship(lazy="joined")
+
+
+class ProgressChange(Base):
+    """One field of a progress report as a PoC set it: the first filing and every amendment."""
+
+    __tablename__ = "progress_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("progress_reports.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # The person's name at the time, kept when their row is deleted.
+    person_name: Mapped[str] = mapped_column(String(200), default="")
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ClosedMonth(Base):
+    """A month whose progress reports can no longer be amended."""
+
+    __tablename__ = "closed_months"
+    __table_args__ = (UniqueConstraint("community_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    month: Mapped[dt.date] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Telegram id of the facilitator who closed it; None when a scheduled job did.
+    closed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class FollowUpAction(TimestampMixin, Base):
+    """A follow-up action agreed at a workshop, owned by one BSO."""
+
+    __tablename__ = "follow_up_actions"
+    __table_args__ = (Index("ix_follow_up_actions_bso", "community_id", "bso_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    # open, in_progress, done, stuck, dropped
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    stuck_reason: Mapped[str | None] = mapped_column(Text)
+    # Telegram id of the facilitator who recorded it.
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    done_at: Mapped[dt.datetime | None]
+    # Who changed the status last, and when.
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    bso: Mapped[Bso] = relationship(lazy="joined")
+    theme: Mapped[Theme | None] = relationship(lazy="joined")

@@ -20,12 +20,22 @@ HTML_TAG = re.compile(r"</?\s*([a-zA-Z][a-zA-Z0-9-]*)")
 # The tags that Telegram's parse_mode=HTML accepts and that these prompts may use.
 TELEGRAM_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
 # Button blocks whose English text is only a proper name, so the Hindi keeps it as it is.
-UNTRANSLATED_BLOCKS = {("registration", "english")}
+UNTRANSLATED_BLOCKS = {
+    ("registration", "english"),
+    # A tick or a pencil around a label that is itself translated.
+    ("forms", "ticked"),
+    ("forms", "unticked"),
+    ("forms", "edit"),
+}
 # Messages that handlers send with callback.answer(show_alert=True). The Bot API method
 # answerCallbackQuery accepts 0-200 characters of text. Each entry is (template, a context
 # that makes the text as long as it gets).
 ALERT_TEMPLATES = [
     ("common/facilitators_only", {}),
+    ("forms/ended", {}),
+    ("forms/expired_alert", {}),
+    ("forms/pick_one", {}),
+    ("forms/stale", {}),
     ("groups/kind_unknown", {}),
     ("imports/expired", {}),
     ("lookups/expired", {}),

@@ -312,16 +312,24 @@ class FormEngine:
 
     # Inputs
 
-    def start(self, *, now: dt.datetime, locale: str) -> Step:
-        """Start the form and ask its first applicable field."""
+    def start(
+        self, *, now: dt.datetime, locale: str, answers: Mapping[str, Any] | None = None
+    ) -> Step:
+        """Start the form and ask its first applicable field.
+
+        `answers` prefills the form with `Field.to_json` values, as when a saved record
+        is edited: invalid or inapplicable ones are dropped, and when every applicable
+        field has an answer the first output is the summary.
+        """
         _check_aware(now)
         stamp = now.isoformat()
+        prefilled = dict(answers or {})
         state = FormState(
             form=self.form.name,
-            answers={},
+            answers=prefilled,
             current=None,
             editing=False,
-            history=(),
+            history=tuple(name for name in self._fields if name in prefilled),
             started_at=stamp,
             touched_at=stamp,
             version=0,
