@@ -7,6 +7,7 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     from handlers import (
+        actions,
         approvals,
         asks,
         common,
@@ -16,6 +17,9 @@ def get_routers() -> list[Router]:
         groups,
         imports,
         lookups,
+        matrix,
+        mine,
+        progress,
         registration,
         themes,
     )
@@ -30,6 +34,10 @@ def get_routers() -> list[Router]:
         approvals.router,
         themes.router,
         asks.router,
+        progress.router,
+        mine.router,
+        matrix.router,
+        actions.router,
         imports.router,
         lookups.router,
         # Registration last: its catch-all handlers answer anything else sent mid-form.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import zoneinfo
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Router
@@ -21,6 +24,7 @@ from bot.forms.engine import Confirmed, FormField
 from bot.texts import LocalTexts
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
 from handlers.themes import theme_labels
+from storage import asks as asks_store
 from storage import themes as theme_store
 from storage.models import Contribution, GroupChat, Person, Theme
 
@@ -28,12 +32,12 @@ log = logging.getLogger(__name__)
 router = Router(name="asks")
 router.message.filter(StateFilter(None))
 
-KINDS = ("ask", "give")
+KINDS = asks_store.KINDS
 URGENCIES = ("high", "medium", "low")
 # What kind of help fits an ask, and what a BSO can offer in a give.
 HELP_KINDS = ("peer", "workshop", "webinar", "expert")
 OFFER_KINDS = ("tool", "visit", "training", "buyers", "expertise")
-STATUSES = ("open", "in_progress", "addressed", "withdrawn")
+STATUSES = asks_store.STATUSES
 TITLE_MAX = 120
 DESCRIPTION_MAX = 1500
 LIST_MAX = 10
@@ -207,6 +211,10 @@ async def save_contribution(context: FormContext, kind: str, answers: Any) -> Co
         entry = Contribution(
             community_id=person.community_id, bso_id=person.bso_id, person_id=person.id, kind=kind
         )
+        # Set by the progress check-in when its "support needed" answer becomes this ask.
+        report_id = context.extra.get("progress_report_id")
+        if kind == "ask" and isinstance(report_id, int):
+            entry.progress_report_id = report_id
         session.add(entry)
 
     entry.theme_id = theme.id
@@ -270,3 +278,81 @@ async def announce(context: FormContext, entry: Contribution) -> None:
                 group.telegram_chat_id,
                 error.message,
             )
+
+
+# --- Editing and showing saved entries --------------------------------------------------------
+
+
+def flow_for(kind: str) -> FormFlow:
+    return ASK_FLOW if kind == "ask" else GIVE_FLOW
+
+
+def entry_answers(entry: Contribution) -> dict[str, Any]:
+    """Convert the entry to `Field.to_json` values of its form's fields, to prefill an edit.
+
+    An empty list of commodities or states is a skipped optional field (None).
+    """
+    answers: dict[str, Any] = {
+        "theme": f"t{entry.theme_id}",
+        "title": entry.title,
+        "description": entry.description,
+        "commodities": list(entry.commodities) or None,
+        "states": list(entry.states) or None,
+        "help_kinds": list(entry.help_kinds),
+        "private": entry.private,
+    }
+    if entry.kind == "ask":
+        answers["urgency"] = entry.urgency
+    return answers
+
+
+def local_date(value: dt.datetime, timezone: str) -> dt.date:
+    """Return the date of a stored time in the community's time zone.
+
+    SQLite returns stored times without an offset, and they were written in UTC.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """An ask or give with every value a template shows, in the reader's language."""
+
+    entry: Contribution
+    kind: str
+    status: str
+    theme: str
+    theme_active: bool
+    urgency: str | None
+    help_kinds: list[str]
+    filed_on: dt.date
+    changed_on: dt.date | None
+    filer: str | None
+
+
+def option_label(t: LocalTexts, key: str) -> str:
+    """Label an urgency or a kind of help. A key the form no longer offers is shown as stored."""
+    if key in URGENCIES or key in HELP_KINDS or key in OFFER_KINDS:
+        return t.label("asks", key)
+    return key
+
+
+def entry_view(
+    t: LocalTexts, entry: Contribution, timezone: str, filer: str | None = None
+) -> EntryView:
+    filed_on = local_date(entry.created_at, timezone)
+    changed_on = local_date(entry.updated_at, timezone)
+    return EntryView(
+        entry=entry,
+        kind=t.label("asks", f"kind_{entry.kind}"),
+        status=t.label("asks", f"status_{entry.status}"),
+        theme=theme_labels(t, [entry.theme])[0],
+        theme_active=entry.theme.active,
+        urgency=option_label(t, entry.urgency) if entry.urgency else None,
+        help_kinds=[option_label(t, key) for key in entry.help_kinds],
+        filed_on=filed_on,
+        changed_on=changed_on if changed_on != filed_on else None,
+        filer=filer,
+    )

@@ -64,3 +64,55 @@ class FormButton(CallbackData, prefix="fo1"):
     action: str
     value: str = ""
     version: RowId = 0
+
+
+class ActionStatus(CallbackData, prefix="ac1"):
+    # done, in_progress, stuck, drop (shows a confirmation), drop_yes, drop_keep. `scope` and
+    # `page` name the /actions list the button is on: a BSO's id, or 0 for every BSO.
+    op: str
+    action_id: RowId
+    scope: RowId = 0
+    page: RowId = 0
+
+
+class ActionsPage(CallbackData, prefix="al1"):
+    # `scope` is a BSO's id, or 0 for every BSO's open actions (facilitators only).
+    scope: RowId = 0
+    page: RowId = 0
+
+
+class MineAction(CallbackData, prefix="mi1"):
+    # page (show list page `page`), open, edit, addressed, reopen, withdraw (shows a confirmation),
+    # withdraw_yes, withdraw_keep. `page` is the /mine list page the entry was opened from.
+    action: str
+    entry_id: RowId = 0
+    page: RowId = 0
+
+
+class MatrixView(CallbackData, prefix="mx1"):
+    # page, bso (a BSO's row), cell (one BSO under one theme), csv. `theme_id` 0 is the
+    # column of replaced themes. `page` is the matrix page, `cell_page` a page of a cell.
+    action: str
+    bso_id: RowId = 0
+    theme_id: RowId = 0
+    page: RowId = 0
+    cell_page: RowId = 0
+
+
+class CheckinStart(CallbackData, prefix="ci1"):
+    # The month of the progress check-in to open, as yyyymm (202503 for March 2025).
+    month: RowId
+
+
+class CheckinAsk(CallbackData, prefix="ca1"):
+    # The progress report whose "support needed" answer becomes an ask.
+    report_id: RowId
+
+
+class ProgressView(CallbackData, prefix="pg1"):
+    # month (the month's overview, page `page`), bso (a BSO's history, page `page`),
+    # close (asks to confirm), close_yes, reopen. `month` is yyyymm.
+    action: str
+    month: RowId
+    bso_id: RowId = 0
+    page: RowId = 0

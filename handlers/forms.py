@@ -7,16 +7,25 @@ cancelled or expired.
 
 The state lives in aiogram's FSM storage (the database, or Redis with REDIS_URL), keyed
 per bot, chat and user, so two people filling forms in one group never mix and a form
-survives a restart. `PerUserLockMiddleware` runs one person's updates one at a time,
-and every button carries the state's version, so a double-tapped button is `Stale` on
-its second press and never saves twice.
+survives a restart. Next to the engine's state it keeps the ids of the messages the form
+sent, and a button counts only on one of them, so a button left from an earlier form
+never answers the current one.
+
+`PerUserLockMiddleware` runs one person's updates one at a time, every button carries
+the state's version, and every write first checks that the stored version is still the
+one this update read (`_write`). A double-tapped button is therefore stale on its second
+press and never saves twice.
 
 In groups privacy mode hides ordinary messages from the bot, so a typed answer there
-must be a reply to one of the bot's messages. Text questions ask for such a reply.
+must be a reply to one of the form's messages, and text questions ask for one with
+ForceReply. Every message of a form in a group replies to the person's latest message
+in the form and starts with a mention of them. Both target that ForceReply at them, and
+the reply marks whose form the buttons belong to.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
@@ -28,13 +37,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.types import CallbackQuery, Message
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,9 +46,21 @@ from bot.config import LOCALES, Settings
 from bot.forms import engine as form_engine
 from bot.forms.choices import MultiChoice, Option
 from bot.forms.engine import Form, FormEngine, FormState
-from bot.forms.fields import FileInfo, YesNo
 from bot.texts import LocalTexts, Texts
 from handlers.callbacks import FormButton
+from handlers.form_messages import (
+    ask_keyboard,
+    ask_question,
+    choice_label,
+    drop_keyboard,
+    field_kind,
+    file_info,
+    mark_answered,
+    message_kind,
+    note_for,
+    send,
+    show_summary,
+)
 from storage.models import Community, Person
 
 log = logging.getLogger(__name__)
@@ -53,8 +68,10 @@ router = Router(name="forms")
 
 # The aiogram FSM state of anyone filling a form; the form itself is in the FSM data.
 FORM_STATE = "form"
-# Options shown two to a row when every label is at most this many characters.
-SHORT_LABEL = 18
+# How many ids of the messages a form sent its stored data keeps, newest last.
+MESSAGES_KEPT = 50
+# The link that mentions a person by id at the start of a form message in a group.
+USER_LINK = "tg://user?id="
 
 
 class FormRejected(Exception):
@@ -69,6 +86,10 @@ class FormRejected(Exception):
         self.template = template
         self.keep = keep
         self.context = context
+
+
+class FormConflict(Exception):
+    """The stored form changed after this update read it, so this update's step is dropped."""
 
 
 @dataclass
@@ -130,6 +151,8 @@ class FormFlow:
     `command` restarts the form after it expired. `build` returns the form for this
     person, with choices loaded from the database. `save` stores the confirmed answers
     in the session and sends the confirmation; the runner commits after it returns.
+    NOTE: a confirmation sent inside `save` goes out before that commit, so when the
+    commit fails the person has been told of a save that did not happen.
     """
 
     name: str
@@ -143,10 +166,38 @@ FLOWS: dict[str, FormFlow] = {}
 
 
 def register_flow(flow: FormFlow) -> FormFlow:
+    """Add `flow` to FLOWS; raise ValueError when another flow already has its name."""
     if flow.name in FLOWS and FLOWS[flow.name] is not flow:
         raise ValueError(f"a form flow named {flow.name!r} is already registered")
     FLOWS[flow.name] = flow
     return flow
+
+
+# --- One update's work ----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One update's work on one form: the flow, its built form and where to answer.
+
+    `data` is the FSM data as last read or written. `version` is the form version
+    stored there, which the next write expects to find. `anchor` is the person's
+    latest message in the form, which the form's messages in a group reply to.
+    """
+
+    flow: FormFlow
+    form: Form
+    context: FormContext
+    state: FSMContext
+    message: Message | None
+    callback: CallbackQuery | None
+    data: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None
+    anchor: int | None = None
+
+    @property
+    def engine(self) -> FormEngine:
+        return FormEngine(self.form)
 
 
 # --- Starting a form ----------------------------------------------------------------------
@@ -162,21 +213,42 @@ async def start_form(
 ) -> None:
     """Start `flow` for the person in this chat and ask its first question.
 
-    `answers` prefills it, as when a saved record is edited; with every field answered
-    the person sees the summary first. An unfinished form of this person in this chat
-    is replaced.
+    `message` is the person's command, or the bot's message whose button started the
+    form. `answers` prefills the form, as when a saved record is edited; with every
+    field answered the person sees the summary first. An unfinished form of this
+    person in this chat is replaced. When the first question cannot be sent, the
+    earlier FSM state is put back and the TelegramAPIError is raised.
     """
     form = await _build(flow, context)
     step = FormEngine(form).start(now=context.now, locale=context.locale, answers=answers)
     assert step.state is not None
+    previous_state = await state.get_state()
+    previous_data = await state.get_data()
+
+    anchor = _own_message_id(message, context.person)
+    data: dict[str, Any] = {
+        "flow": flow.name,
+        "form": step.state.to_json(),
+        "extra": context.extra,
+        "picked": [],
+        "messages": [],
+        "anchor": anchor,
+    }
     await state.set_state(FORM_STATE)
-    await state.set_data(
-        {"flow": flow.name, "form": step.state.to_json(), "extra": context.extra, "picked": []}
-    )
+    await state.set_data(data)
     log.info(
         "form %s started by person %s in chat %s", flow.name, context.person.id, context.chat_id
     )
-    await _render(Run(flow, form, context, state, message, None), step)
+    run = Run(
+        flow, form, context, state, message, None, data, version=step.state.version, anchor=anchor
+    )
+    prompt = _prompt_of(step)
+    try:
+        await _present(run, step.state, prompt, [], [])
+    except TelegramAPIError:
+        await state.set_state(previous_state)
+        await state.set_data(previous_data)
+        raise
 
 
 async def _build(flow: FormFlow, context: FormContext) -> Form:
@@ -190,6 +262,15 @@ async def _build(flow: FormFlow, context: FormContext) -> Form:
     return form
 
 
+def _own_message_id(message: Message | None, person: Person) -> int | None:
+    """Return the id of `message` when the person sent it, so form messages can reply to it."""
+    if message is None or message.from_user is None:
+        return None
+    if message.from_user.id != person.telegram_id:
+        return None
+    return message.message_id
+
+
 # --- Routing --------------------------------------------------------------------------------
 
 
@@ -200,35 +281,32 @@ class InForm(BaseFilter):
         return await state.get_state() == FORM_STATE
 
 
-class ReplyToBotInGroups(BaseFilter):
-    """Match private messages, and group messages that reply to one of the bot's messages.
+class AnswerToForm(BaseFilter):
+    """Match private messages, and group messages that reply to one of this form's messages.
 
     A bot that is a group administrator sees every message, and a person chatting in
-    the group mid-form must not have each line taken as an answer.
+    the group mid-form, or replying to someone else's form, must not have each line
+    taken as an answer.
     """
 
-    async def __call__(self, message: Message, bot: Bot) -> bool:
+    async def __call__(self, message: Message, bot: Bot, state: FSMContext) -> bool:
         if message.chat.type == "private":
             return True
         reply = message.reply_to_message
-        return reply is not None and reply.from_user is not None and reply.from_user.id == bot.id
+        if reply is None or reply.from_user is None or reply.from_user.id != bot.id:
+            return False
+        return _sent_by_form(await state.get_data(), reply.message_id)
 
 
-@dataclass
-class Run:
-    """One update's work on one form: the flow, its built form and where to answer."""
+def _sent_by_form(stored: Mapping[str, Any], message_id: int | None) -> bool:
+    """Tell whether the stored form sent the message with this id.
 
-    flow: FormFlow
-    form: Form
-    context: FormContext
-    state: FSMContext
-    message: Message | None
-    callback: CallbackQuery | None
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def engine(self) -> FormEngine:
-        return FormEngine(self.form)
+    Data stored without the list of message ids accepts every message.
+    """
+    sent = stored.get("messages")
+    if not isinstance(sent, list):
+        return True
+    return message_id is not None and message_id in sent
 
 
 async def _open_run(
@@ -238,7 +316,8 @@ async def _open_run(
 ) -> tuple[Run, FormState] | None:
     """Load the stored form of this person in this chat; None (and the state cleared) if unusable."""
     stored = await state.get_data()
-    flow = FLOWS.get(stored.get("flow", ""))
+    flow_name = stored.get("flow")
+    flow = FLOWS.get(flow_name) if isinstance(flow_name, str) else None
     try:
         form_state = FormState.from_json(stored.get("form"))
     except (TypeError, ValueError) as error:
@@ -256,6 +335,7 @@ async def _open_run(
     message = event if isinstance(event, Message) else None
     callback = event if isinstance(event, CallbackQuery) else None
     chat = (event.chat.id, event.chat.type) if isinstance(event, Message) else _callback_chat(event)
+    person: Person = data["person"]
     context = FormContext(
         session=data["session"],
         bot=data["bot"],
@@ -263,15 +343,29 @@ async def _open_run(
         texts=data["texts"],
         t=t,
         community=data["community"],
-        person=data["person"],
+        person=person,
         is_facilitator=data["is_facilitator"],
         chat_id=chat[0],
         chat_type=chat[1],
         now=_clock(data).now(),
         extra=dict(stored.get("extra") or {}),
     )
+    stored_anchor = stored.get("anchor")
+    anchor = _own_message_id(message, person)
+    if anchor is None and isinstance(stored_anchor, int):
+        anchor = stored_anchor
     form = await _build(flow, context)
-    run = Run(flow, form, context, state, message, callback, dict(stored))
+    run = Run(
+        flow,
+        form,
+        context,
+        state,
+        message,
+        callback,
+        dict(stored),
+        version=form_state.version,
+        anchor=anchor,
+    )
     return run, form_state
 
 
@@ -296,17 +390,19 @@ async def command_in_form(message: Message, state: FSMContext, **data: Any) -> N
     if opened is None:
         return
     run, form_state = opened
+    # The engine takes the command alone: "/skip please" skips, "/buyers onion" is /buyers.
+    words = (message.text or "").split(maxsplit=1)
     step = run.engine.command(
         form_state,
-        message.text or "",
+        words[0] if words else "",
         now=run.context.now,
         today=_today(run),
         locale=run.context.locale,
     )
-    await _render(run, step)
+    await _render(run, step, before=form_state)
 
 
-@router.message(InForm(), ReplyToBotInGroups(), F.text)
+@router.message(InForm(), AnswerToForm(), F.text)
 async def text_in_form(message: Message, state: FSMContext, **data: Any) -> None:
     opened = await _open_run(message, state, data)
     if opened is None:
@@ -328,10 +424,10 @@ async def text_in_form(message: Message, state: FSMContext, **data: Any) -> None
             today=_today(run),
             locale=run.context.locale,
         )
-    await _render(run, step)
+    await _render(run, step, before=form_state)
 
 
-@router.message(InForm(), ReplyToBotInGroups())
+@router.message(InForm(), AnswerToForm())
 async def other_in_form(message: Message, state: FSMContext, **data: Any) -> None:
     opened = await _open_run(message, state, data)
     if opened is None:
@@ -344,19 +440,21 @@ async def other_in_form(message: Message, state: FSMContext, **data: Any) -> Non
     else:
         kind = "forwarded" if message.forward_origin is not None else message_kind(message)
         step = run.engine.other_input(form_state, kind, now=now, today=today, locale=locale)
-    await _render(run, step)
+    await _render(run, step, before=form_state)
 
 
-@router.edited_message(InForm())
+@router.edited_message(InForm(), AnswerToForm())
 async def edited_in_form(message: Message, state: FSMContext, **data: Any) -> None:
     opened = await _open_run(message, state, data)
     if opened is None:
         return
     run, form_state = opened
+    # The edit is not a new answer, so the form's messages keep replying to the latest one.
+    run.anchor = run.data.get("anchor") if isinstance(run.data.get("anchor"), int) else None
     step = run.engine.other_input(
         form_state, "edited", now=run.context.now, today=_today(run), locale=run.context.locale
     )
-    await _render(run, step)
+    await _render(run, step, before=form_state)
 
 
 @router.callback_query(FormButton.filter())
@@ -364,12 +462,22 @@ async def button_in_form(
     callback: CallbackQuery, callback_data: FormButton, state: FSMContext, **data: Any
 ) -> None:
     t: LocalTexts = data["t"]
+    owner = _question_owner(callback)
+    if owner is not None and owner != callback.from_user.id:
+        flow = FLOWS.get(callback_data.flow)
+        await callback.answer(
+            t.alert("forms/not_yours", command=flow.command if flow else None), show_alert=True
+        )
+        return
     if await state.get_state() != FORM_STATE:
-        # The form was confirmed, cancelled or expired, or the button is someone else's.
+        # The form was confirmed, cancelled or expired, or the button is someone else's
+        # on a message that shows neither a reply to them nor a mention of them.
         await callback.answer(t.alert("forms/ended"), show_alert=True)
         return
     stored = await state.get_data()
-    if stored.get("flow") != callback_data.flow:
+    message_id = callback.message.message_id if callback.message is not None else None
+    if stored.get("flow") != callback_data.flow or not _sent_by_form(stored, message_id):
+        # A button of another form of this person, or of an earlier one of the same flow.
         await callback.answer(t.alert("forms/stale"), show_alert=True)
         return
     opened = await _open_run(callback, state, data)
@@ -390,23 +498,55 @@ async def button_in_form(
         today=today,
         locale=locale,
     )
-    await _render(run, step, pressed=callback_data)
+    await _render(run, step, before=form_state, pressed=callback_data)
+
+
+def _question_owner(callback: CallbackQuery) -> int | None:
+    """Return the Telegram id of the person a group form message was sent to, if it shows.
+
+    In groups every form message replies to its person's latest message, when there is
+    one, and starts with a mention of them. A button pressed by anyone else is
+    therefore on someone else's form.
+    """
+    message = callback.message
+    if not isinstance(message, Message) or message.chat.type == "private":
+        return None
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and not reply.from_user.is_bot:
+        return reply.from_user.id
+    for entity in message.entities or []:
+        # Telegram reports a tg://user link mention as a text_mention entity (MTProto's
+        # messageEntityMentionName), and the sandbox as a text_link, so both are read.
+        if entity.type == "text_mention" and entity.user is not None:
+            return entity.user.id
+        url = entity.url or ""
+        if entity.type == "text_link" and url.startswith(USER_LINK):
+            user_id = url.removeprefix(USER_LINK)
+            return int(user_id) if user_id.isdigit() else None
+    return None
 
 
 async def _multi_choice(run: Run, form_state: FormState, pressed: FormButton) -> None:
     """Tick or untick an option of a multiple choice, or send the ticked ones as the answer."""
     assert run.callback is not None
     t = run.context.t
-    kind = _current_kind(run, form_state)
+    step = run.engine.prompt(form_state, now=run.context.now, locale=run.context.locale)
+    prompt = _prompt_of(step)
+    opened = step.state
+    if opened is None or prompt is None:
+        # The form expired or ended: handled like any other press.
+        await _render(run, step, before=form_state, pressed=pressed)
+        return
+    kind = field_kind(run, opened.current)
     if (
-        pressed.version != form_state.version
-        or form_state.current is None
+        pressed.version != opened.version
+        or not isinstance(prompt, form_engine.Ask)
         or not isinstance(kind, MultiChoice)
     ):
         await run.callback.answer(t.alert("forms/stale"), show_alert=True)
         return
 
-    picked: list[str] = [key for key in run.data.get("picked", []) if isinstance(key, str)]
+    picked = _picked(run, kind)
     if pressed.action == "done":
         if not picked:
             await run.callback.answer(t.alert("forms/pick_one"), show_alert=True)
@@ -418,10 +558,8 @@ async def _multi_choice(run: Run, form_state: FormState, pressed: FormButton) ->
             today=_today(run),
             locale=run.context.locale,
         )
-        labels = [
-            option.label(run.context.locale) for option in kind.options if option.key in picked
-        ]
-        await _render(run, step, pressed=pressed, chosen=", ".join(labels))
+        labels = [choice_label(run, kind, key) or key for key in picked]
+        await _render(run, step, before=form_state, pressed=pressed, chosen=", ".join(labels))
         return
 
     if pressed.value not in {option.key for option in kind.options}:
@@ -431,379 +569,280 @@ async def _multi_choice(run: Run, form_state: FormState, pressed: FormButton) ->
         picked.remove(pressed.value)
     else:
         picked.append(pressed.value)
-    await run.state.update_data(picked=picked, form=form_state.to_json())
     await run.callback.answer()
-    ask = run.engine._ask(form_state, run.engine._fields[form_state.current], run.context.locale)
+    try:
+        await _write(run, opened, picked=picked)
+    except FormConflict as conflict:
+        log.warning("tick dropped: %s", conflict)
+        return
     if isinstance(run.callback.message, Message):
         try:
             await run.callback.message.edit_reply_markup(
-                reply_markup=_ask_keyboard(run, ask, picked)
+                reply_markup=ask_keyboard(run, opened, prompt, picked)
             )
         except TelegramAPIError as error:
             log.debug("ticks not shown on message: %s", error.message)
 
 
-def _current_kind(run: Run, form_state: FormState) -> Any:
-    if form_state.current is None:
+def _picked(run: Run, kind: Any = None) -> list[str]:
+    """Return the ticked option keys, without any that `kind` (a MultiChoice) lacks."""
+    stored = run.data.get("picked")
+    picked = [key for key in stored if isinstance(key, str)] if isinstance(stored, list) else []
+    if isinstance(kind, MultiChoice):
+        keys = {option.key for option in kind.options}
+        picked = [key for key in picked if key in keys]
+    return picked
+
+
+# --- Storing ---------------------------------------------------------------------------------
+
+
+def _stored_version(stored: Mapping[str, Any], flow: str) -> int | None:
+    form = stored.get("form")
+    if stored.get("flow") != flow or not isinstance(form, dict):
         return None
-    for form_field in run.form.fields:
-        if form_field.name == form_state.current:
-            return form_field.kind
-    return None
+    version = form.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+async def _write(
+    run: Run, form_state: FormState, *, picked: list[str], message_id: int | None = None
+) -> None:
+    """Store `form_state`, the ticks and the anchor; add `message_id` to the form's messages.
+
+    This is the engine's compare and set: it raises FormConflict, writing nothing, when
+    the stored version is no longer the one this update read or last wrote.
+    NOTE: the check and the write are two storage calls, not one atomic operation. The
+    per-user lock makes them exact within one process, but two processes sharing Redis
+    can both pass the check, and then the later write wins.
+    """
+    stored = await run.state.get_data()
+    found = _stored_version(stored, run.flow.name)
+    if found != run.version:
+        raise FormConflict(
+            f"form {run.flow.name} of person {run.context.person.id} in chat "
+            f"{run.context.chat_id} is at version {found} in storage, not {run.version}"
+        )
+    data = {**stored, "form": form_state.to_json(), "picked": list(picked)}
+    if run.anchor is not None:
+        data["anchor"] = run.anchor
+    if message_id is not None:
+        sent = stored.get("messages")
+        kept = [item for item in sent if isinstance(item, int)] if isinstance(sent, list) else []
+        data["messages"] = [*kept, message_id][-MESSAGES_KEPT:]
+    await run.state.set_data(data)
+    run.data = data
+    run.version = form_state.version
+
+
+async def _restore(run: Run, data: dict[str, Any]) -> None:
+    """Put back the FSM data this update started from, unless another update wrote since."""
+    stored = await run.state.get_data()
+    if _stored_version(stored, run.flow.name) != run.version:
+        return
+    await run.state.set_data(data)
+    run.data = dict(data)
+    run.version = _stored_version(data, run.flow.name)
 
 
 # --- Rendering -----------------------------------------------------------------------------
+
+
+def _prompt_of(step: form_engine.Step) -> form_engine.Ask | form_engine.Summary | None:
+    for output in step.outputs:
+        if isinstance(output, form_engine.Ask | form_engine.Summary):
+            return output
+    return None
 
 
 async def _render(
     run: Run,
     step: form_engine.Step,
     *,
+    before: FormState | None = None,
     pressed: FormButton | None = None,
     chosen: str | None = None,
 ) -> None:
-    """Store the step's state and send its outputs; notes go on top of the next question."""
+    """Answer the button, store the step's state, and send the step's outputs.
+
+    `before` is the stored state the step started from. Notes (a sticker, a command
+    that cannot run now) go on top of the question or summary that follows them, so
+    each input gets one message.
+    """
+    try:
+        await _render_step(run, step, before, pressed, chosen)
+    except FormConflict as conflict:
+        # Only another process writing the same form gets here, and that process replies.
+        log.warning("form update dropped: %s", conflict)
+
+
+async def _render_step(
+    run: Run,
+    step: form_engine.Step,
+    before: FormState | None,
+    pressed: FormButton | None,
+    chosen: str | None,
+) -> None:
     t = run.context.t
-    notes: list[Markup] = []
-    answered = False
-
-    for output in step.outputs:
-        if isinstance(output, form_engine.Stale):
-            log.info("stale form input (%s) in form %s", output.reason, run.flow.name)
-            if run.callback is not None:
-                await run.callback.answer(t.alert("forms/stale"), show_alert=True)
-                answered = True
-                if output.reason == "version":
-                    return
-            else:
-                notes.append(t("forms/stale"))
-        elif isinstance(output, form_engine.Expired):
-            await run.state.clear()
-            log.info("form %s expired for person %s", run.flow.name, run.context.person.id)
-            text = t(
-                "forms/expired", title=t(f"{run.flow.prompts}/title"), command=run.flow.command
-            )
-            if run.callback is not None:
-                await run.callback.answer(t.alert("forms/expired_alert"), show_alert=True)
-                await _drop_keyboard(run)
-            await _send(run, text)
-            return
-        elif isinstance(output, form_engine.Cancelled):
-            await run.state.clear()
-            if run.callback is not None:
-                await run.callback.answer()
-                await _drop_keyboard(run)
-            await _send(run, t("forms/cancelled", title=t(f"{run.flow.prompts}/title")))
-            return
-        elif isinstance(output, form_engine.Confirmed):
-            if run.callback is not None:
-                await run.callback.answer()
-                await _drop_keyboard(run)
-            await _confirm(run, step, output)
-            return
-        elif isinstance(output, form_engine.NotExpected):
-            notes.append(t("forms/not_expected", kind=output.kind))
-        elif isinstance(output, form_engine.UnexpectedCommand):
-            notes.append(
-                t(
-                    "forms/unexpected_command",
-                    command=output.name,
-                    title=t(f"{run.flow.prompts}/title"),
-                )
-            )
-        elif isinstance(output, form_engine.NotOptional):
-            notes.append(t("forms/not_optional"))
-        elif isinstance(output, form_engine.NoPrevious):
-            notes.append(t("forms/no_previous"))
-        elif isinstance(output, form_engine.Ask | form_engine.Summary):
-            await _store(run, step.state, keep_picked=False)
-            if run.callback is not None and not answered:
-                await run.callback.answer()
-                answered = True
-                await _mark_answered(run, pressed, chosen)
-            if isinstance(output, form_engine.Ask):
-                await _ask(run, output, notes)
-            else:
-                await _summary(run, output, notes)
-            notes = []
-
-    if step.state is not None:
-        await _store(run, step.state, keep_picked=True)
-    if notes:
-        await _send(run, Markup("\n\n").join(notes))
-    if run.callback is not None and not answered:
-        await run.callback.answer()
-
-
-async def _store(run: Run, form_state: FormState | None, *, keep_picked: bool) -> None:
-    if form_state is None:
+    outputs = step.outputs
+    if any(isinstance(output, form_engine.Expired) for output in outputs):
+        await _finish(run, expired=True)
         return
-    picked = run.data.get("picked", []) if keep_picked else []
-    run.data.update(form=form_state.to_json(), picked=picked)
-    await run.state.update_data(form=form_state.to_json(), picked=picked)
+    stale = next((output for output in outputs if isinstance(output, form_engine.Stale)), None)
+    if stale is not None and stale.reason == "ended":
+        await _finish(run, expired=False)
+        return
+
+    # Answer the button first: Telegram shows a spinner on it until then.
+    if run.callback is not None:
+        if stale is not None:
+            await run.callback.answer(t.alert("forms/stale"), show_alert=True)
+        else:
+            await run.callback.answer()
+    if stale is not None:
+        log.info("stale form input (%s) in form %s", stale.reason, run.flow.name)
+        if stale.reason != "version" and step.state is not None:
+            await _write(run, step.state, picked=_picked(run))
+        if run.callback is None:
+            await send(run, t("forms/stale"))
+        return
+
+    if any(isinstance(output, form_engine.Cancelled) for output in outputs):
+        await run.state.clear()
+        log.info("form %s cancelled by person %s", run.flow.name, run.context.person.id)
+        if run.callback is not None:
+            await drop_keyboard(run)
+        await send(run, t("forms/cancelled", title=t(f"{run.flow.prompts}/title")))
+        return
+    confirmed = next((out for out in outputs if isinstance(out, form_engine.Confirmed)), None)
+    if confirmed is not None:
+        assert step.state is not None and before is not None
+        await _confirm(run, step.state, before, confirmed)
+        return
+
+    assert step.state is not None
+    prompt = _prompt_of(step)
+    notes = [note for output in outputs if (note := note_for(run, output)) is not None]
+    # Ticks of a multiple choice survive a repeat of the same question, as after a sticker.
+    same_question = (
+        isinstance(prompt, form_engine.Ask)
+        and before is not None
+        and before.current == prompt.field
+        and before.version == step.state.version
+    )
+    picked = _picked(run) if same_question else []
+    snapshot = dict(run.data)
+    await _write(run, step.state, picked=picked)
+    try:
+        await _present(run, step.state, prompt, notes, picked)
+    except TelegramAPIError:
+        # The person never saw the new question, so their next answer is for the old one.
+        await _restore(run, snapshot)
+        raise
+    if run.callback is not None and before is not None:
+        await mark_answered(run, before, step.state, pressed, chosen)
 
 
-async def _confirm(run: Run, step: form_engine.Step, confirmed: form_engine.Confirmed) -> None:
-    """Save in one transaction; on failure keep the answers and show the summary again."""
+async def _finish(run: Run, *, expired: bool) -> None:
+    """End a form that expired, or whose stored state is already confirmed, and tell the person."""
+    await run.state.clear()
+    t = run.context.t
+    if expired:
+        log.info("form %s expired for person %s", run.flow.name, run.context.person.id)
+        text = t("forms/expired", title=t(f"{run.flow.prompts}/title"), command=run.flow.command)
+        alert = t.alert("forms/expired_alert")
+    else:
+        text = t("forms/ended")
+        alert = t.alert("forms/ended")
+    if run.callback is not None:
+        await run.callback.answer(alert, show_alert=True)
+        await drop_keyboard(run)
+        if not expired:
+            return
+    await send(run, text)
+
+
+async def _confirm(
+    run: Run, confirmed_state: FormState, before: FormState, confirmed: form_engine.Confirmed
+) -> None:
+    """Save in one transaction; on failure keep the answers and show the summary again.
+
+    The confirmed state is stored before saving, so a second Confirm finds the form
+    ended even when this process stops between the commit and clearing the state.
+    """
     session = run.context.session
     t = run.context.t
+    await _write(run, confirmed_state, picked=[])
     try:
         await run.flow.save(run.context, confirmed)
         await session.commit()
     except FormRejected as rejected:
         await session.rollback()
-        await _send(run, t(rejected.template, **rejected.context))
-        if not rejected.keep:
+        await session.refresh(run.context.person)  # the rollback expired every loaded row
+        log.info(
+            "form %s of person %s rejected: %s",
+            run.flow.name,
+            run.context.person.id,
+            rejected.template,
+        )
+        if rejected.keep:
+            await _reopen(run, confirmed_state, before)
+        else:
             await run.state.clear()
+            if run.callback is not None:
+                await drop_keyboard(run)
+        await send(run, t(rejected.template, **rejected.context))
         return
     except Exception:
         await session.rollback()
+        await session.refresh(run.context.person)  # the rollback expired every loaded row
         log.exception(
             "form %s could not be saved for person %s", run.flow.name, run.context.person.id
         )
-        await _send(run, t("forms/save_failed"))
+        reopened = await _reopen(run, confirmed_state, before)
+        if run.callback is not None:
+            await drop_keyboard(run)
+        summary = _prompt_of(
+            run.engine.prompt(reopened, now=run.context.now, locale=run.context.locale)
+        )
+        await _present(run, reopened, summary, [t("forms/save_failed")], [])
         return
     await run.state.clear()
+    if run.callback is not None:
+        await drop_keyboard(run)
     log.info("form %s confirmed by person %s", run.flow.name, run.context.person.id)
 
 
-async def _ask(run: Run, ask: form_engine.Ask, notes: list[Markup]) -> None:
-    t = run.context.t
-    question = t(ask.question_key, **_question_context(run))
-    reason = t(ask.reason.template, **ask.reason.params) if ask.reason is not None else None
-    text = t(
-        "forms/ask",
-        notes=notes,
-        reason=reason,
-        question=question,
-        current_answer=ask.current_answer,
-        optional=ask.optional,
-        editing=ask.editing,
-        multi=bool(ask.choices) and _is_multi(run, ask.field),
-        can_go_back=_can_go_back(run, ask),
-        in_group=run.context.chat_type != "private",
-        person_name=run.context.person.name or run.context.person.telegram_name,
-    )
-    picked = [key for key in run.data.get("picked", []) if isinstance(key, str)]
-    keyboard: InlineKeyboardMarkup | ForceReply = _ask_keyboard(run, ask, picked)
-    if not ask.choices and not _is_yes_no(run, ask.field) and run.context.chat_type != "private":
-        # Only a reply reaches the bot in a group; the navigation words still work typed.
-        keyboard = ForceReply(selective=True)
-    await _send(run, text, keyboard)
+async def _reopen(run: Run, confirmed_state: FormState, before: FormState) -> FormState:
+    """Store the form at its summary again, with the version its buttons carry."""
+    reopened = dataclasses.replace(confirmed_state, status="active", version=before.version)
+    await _write(run, reopened, picked=[])
+    return reopened
 
 
-def _question_context(run: Run) -> dict[str, Any]:
-    return {"extra": run.context.extra, "today": run.context.today}
-
-
-def _is_multi(run: Run, name: str) -> bool:
-    return any(f.name == name and isinstance(f.kind, MultiChoice) for f in run.form.fields)
-
-
-def _is_yes_no(run: Run, name: str) -> bool:
-    return any(f.name == name and isinstance(f.kind, YesNo) for f in run.form.fields)
-
-
-def _ask_keyboard(run: Run, ask: form_engine.Ask, picked: list[str]) -> InlineKeyboardMarkup:
-    t = run.context.t
-    locale = run.context.locale
-    flow = run.flow.name
-    rows: list[list[InlineKeyboardButton]] = []
-    multi = _is_multi(run, ask.field)
-
-    def data(action: str, value: str = "") -> str:
-        return FormButton(flow=flow, action=action, value=value, version=ask.version).pack()
-
-    if _is_yes_no(run, ask.field):
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=t.label("forms", "yes"), callback_data=data("choose", "yes")
-                ),
-                InlineKeyboardButton(
-                    text=t.label("forms", "no"), callback_data=data("choose", "no")
-                ),
-            ]
-        )
-    buttons = []
-    for option in ask.choices:
-        label = option.label(locale)
-        if multi:
-            label = t.label("forms", "ticked" if option.key in picked else "unticked", label=label)
-        action = "toggle" if multi else "choose"
-        buttons.append(InlineKeyboardButton(text=label, callback_data=data(action, option.key)))
-    per_row = 2 if all(len(option.label(locale)) <= SHORT_LABEL for option in ask.choices) else 1
-    rows.extend(buttons[index : index + per_row] for index in range(0, len(buttons), per_row))
-    if multi:
-        rows.append(
-            [InlineKeyboardButton(text=t.label("forms", "done"), callback_data=data("done"))]
-        )
-
-    navigation = []
-    if _can_go_back(run, ask):
-        navigation.append(
-            InlineKeyboardButton(text=t.label("forms", "back"), callback_data=data("back"))
-        )
-    if ask.optional:
-        navigation.append(
-            InlineKeyboardButton(text=t.label("forms", "skip"), callback_data=data("skip"))
-        )
-    navigation.append(
-        InlineKeyboardButton(text=t.label("forms", "cancel"), callback_data=data("cancel"))
-    )
-    rows.append(navigation)
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def _can_go_back(run: Run, ask: form_engine.Ask) -> bool:
-    return ask.editing or any(name != ask.field for name in _history(run))
-
-
-def _history(run: Run) -> list[str]:
-    stored = run.data.get("form") or {}
-    history = stored.get("history") if isinstance(stored, dict) else None
-    return [name for name in history or [] if isinstance(name, str)]
-
-
-async def _summary(run: Run, summary: form_engine.Summary, notes: list[Markup]) -> None:
-    t = run.context.t
-    prompts = run.flow.prompts
-    items = [(t.label(prompts, item.field), item.answer) for item in summary.items]
-    text = t("forms/summary", notes=notes, title=t(f"{prompts}/title"), items=items)
-
-    def data(action: str, value: str = "") -> str:
-        return FormButton(
-            flow=run.flow.name, action=action, value=value, version=summary.version
-        ).pack()
-
-    edits = [
-        InlineKeyboardButton(
-            text=t.label("forms", "edit", field=t.label(prompts, name)),
-            callback_data=data("edit", name),
-        )
-        for name in summary.edit_targets
-    ]
-    rows = [edits[index : index + 2] for index in range(0, len(edits), 2)]
-    rows.append(
-        [
-            InlineKeyboardButton(text=t.label("forms", "confirm"), callback_data=data("confirm")),
-            InlineKeyboardButton(text=t.label("forms", "cancel"), callback_data=data("cancel")),
-        ]
-    )
-    await _send(run, text, InlineKeyboardMarkup(inline_keyboard=rows))
-
-
-async def _send(
-    run: Run, text: Markup | str, keyboard: InlineKeyboardMarkup | ForceReply | None = None
+async def _present(
+    run: Run,
+    form_state: FormState,
+    prompt: form_engine.Ask | form_engine.Summary | None,
+    notes: list[Markup],
+    picked: list[str],
 ) -> None:
-    bot = run.context.bot
-    reply_to = None
-    thread_id = None
-    if run.message is not None:
-        thread_id = run.message.message_thread_id if run.message.is_topic_message else None
-        if run.context.chat_type != "private":
-            reply_to = run.message.message_id
-    elif run.callback is not None and isinstance(run.callback.message, Message):
-        origin = run.callback.message
-        thread_id = origin.message_thread_id if origin.is_topic_message else None
-    await bot.send_message(
-        run.context.chat_id,
-        text,
-        reply_markup=keyboard,
-        message_thread_id=thread_id,
-        reply_to_message_id=reply_to,
-    )
-
-
-async def _mark_answered(run: Run, pressed: FormButton | None, chosen: str | None) -> None:
-    """Show the pressed choice under its question and remove the buttons of that question."""
-    assert run.callback is not None
-    message = run.callback.message
-    if not isinstance(message, Message):
+    """Send the question or summary with the notes on top, and keep the message's id."""
+    if isinstance(prompt, form_engine.Ask):
+        sent = await ask_question(run, form_state, prompt, notes, picked)
+    elif isinstance(prompt, form_engine.Summary):
+        sent = await show_summary(run, prompt, notes)
+    elif notes:
+        sent = await send(run, Markup("\n\n").join(notes))
+    else:
         return
-    label = chosen
-    if label is None and pressed is not None and pressed.action == "choose":
-        label = _choice_label(run, pressed.value)
-    try:
-        if label and message.html_text:
-            await message.edit_text(
-                run.context.t("forms/answered", question=Markup(message.html_text), answer=label)
-            )
-        else:
-            await message.edit_reply_markup(reply_markup=None)
-    except TelegramAPIError as error:
-        log.debug("answered question %s not updated: %s", message.message_id, error.message)
-
-
-def _choice_label(run: Run, key: str) -> str | None:
-    locale = run.context.locale
-    if key in ("yes", "no"):
-        return run.context.t.label("forms", key)
-    for form_field in run.form.fields:
-        kind = form_field.kind
-        for option in getattr(kind, "options", ()):
-            if option.key == key:
-                return str(option.label(locale))
-    return None
-
-
-async def _drop_keyboard(run: Run) -> None:
-    assert run.callback is not None
-    message = run.callback.message
-    if isinstance(message, Message) and message.reply_markup:
-        try:
-            await message.edit_reply_markup(reply_markup=None)
-        except TelegramAPIError as error:
-            log.debug("buttons not removed from message %s: %s", message.message_id, error.message)
-
-
-# --- Message kinds --------------------------------------------------------------------------
-
-
-def file_info(message: Message) -> FileInfo | None:
-    """Describe a photo or document as a file answer; None for every other kind of message."""
-    if message.photo:
-        largest = message.photo[-1]
-        return FileInfo(
-            kind="photo",
-            file_id=largest.file_id,
-            size=largest.file_size,
-        )
-    if message.document is not None:
-        document = message.document
-        return FileInfo(
-            kind="document",
-            file_id=document.file_id,
-            size=document.file_size,
-            file_name=document.file_name,
-            mime_type=document.mime_type,
-        )
-    return None
-
-
-def message_kind(message: Message) -> str:
-    """Name the kind of a message that is not text, for the "not expected" reply."""
-    for kind in (
-        "sticker",
-        "photo",
-        "voice",
-        "video",
-        "video_note",
-        "audio",
-        "animation",
-        "document",
-        "location",
-        "contact",
-        "poll",
-    ):
-        if getattr(message, kind, None):
-            return kind
-    return "other"
+    await _write(run, form_state, picked=picked, message_id=sent.message_id)
 
 
 __all__ = [
     "FLOWS",
     "FORM_STATE",
+    "FormConflict",
     "FormContext",
     "FormFlow",
     "FormRejected",

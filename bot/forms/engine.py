@@ -381,6 +381,17 @@ class FormEngine:
             return opened
         return Step(opened, (NotExpected(kind), self._prompt(opened, locale)))
 
+    def prompt(self, state: FormState, *, now: dt.datetime, locale: str) -> Step:
+        """Repeat the current question, or the summary, without taking an answer.
+
+        Like every input it checks expiry and touches the state. A caller uses it for
+        input the engine does not model, such as ticking one option of a multiple choice.
+        """
+        opened = self._open(state, now)
+        if isinstance(opened, Step):
+            return opened
+        return Step(opened, (self._prompt(opened, locale),))
+
     def command(
         self, state: FormState, name: str, *, now: dt.datetime, today: dt.date, locale: str
     ) -> Step:

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.sandbox.demo_members import DEMO_GROUP, load_demo_members
 from bot.sandbox.harness import FACILITATOR, SandboxHarness
 from bot.sandbox.models import SandboxChat, SandboxError, SandboxUser
 from bot.sandbox.script import ScriptPlayer
 
-DEMO_GROUP = "CoP-wide group"
 HELP = """\
 Type a message or a command (/start, /register, /buyers onion) and press Enter.
   :1, :2 …              press button 1, 2 … of the bot's latest message here
@@ -42,14 +42,15 @@ async def run_sandbox(settings: Settings, *, empty: bool, script: Path | None) -
             if not ok:
                 print(f"\n{len(player.failures)} failure(s):", *player.failures, sep="\n  ")
             return 0 if ok else 1
-        return await Conversation(harness).run()
+        return await Conversation(harness, demo=not empty).run()
 
 
 class Conversation:
     """The interactive terminal chat."""
 
-    def __init__(self, harness: SandboxHarness) -> None:
+    def __init__(self, harness: SandboxHarness, *, demo: bool = True) -> None:
         self.harness = harness
+        self.demo = demo
         self.server = harness.server
         self.player = ScriptPlayer(harness, sys.stdout, base_dir=Path.cwd(), numbered=True)
         self.user: SandboxUser = harness.facilitator
@@ -58,17 +59,28 @@ class Conversation:
 
     async def run(self) -> int:
         print("Offline sandbox: you are chatting with the bot; Telegram is not involved.")
-        print("Demo data: 14 BSOs, 120 buyers and 14 schemes.\n")
-        print("Who are you?  1) the facilitator   2) asha, a new PoC   3) asha in the demo")
-        print('              CoP group "CoP-wide group"   4) someone else (you give a name)')
+        if self.demo:
+            await load_demo_members(self.harness)
+            print("Demo data: 14 BSOs, 120 buyers, 14 schemes, and two approved PoCs")
+            print("(ravi of PRADAN, meena of BAIF) with asks, gives and follow-up actions.\n")
+            print("Who are you?  1) the facilitator   2) asha, a new PoC")
+            print('              3) asha in the demo CoP group "CoP-wide group"')
+            print("              4) ravi, an approved PoC: try /ask, /mine, /checkin, /actions")
+            print("              5) someone else (you give a name)")
+        else:
+            print("No demo data: no BSOs, registries or members yet.\n")
+            print("Who are you?  1) the facilitator   2) asha, a new PoC")
+            print("              5) someone else (you give a name)")
         choice = (await self.read("> ")).strip()
         if choice in ("2", "3"):
             self.user = self.server.user("asha")
-        elif choice == "4":
+        elif choice == "4" and self.demo:
+            self.user = self.server.user("ravi")
+        elif choice == "5":
             name = (await self.read("name: ")).strip() or "guest"
             self.user = self.server.user(name)
         self.chat = self.server.private_chat(self.user)
-        if choice == "3":
+        if choice == "3" and self.demo:
             self.chat = self.server.group(DEMO_GROUP, added_by=self.harness.facilitator)
             await self.server.wait_idle()
         print(HELP)

@@ -1,0 +1,659 @@
+"""The facilitator's review of progress check-ins: /progress and its buttons.
+
+For a month, /progress lists the BSOs that filed (who, when, amendments) and those that
+did not, with the month's outcome totals. Its buttons page through the list, move
+between months, open a BSO's month-by-month history with its change log, and close or
+reopen the month for amendments. Every view is edited into the same message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.forms import Field, FieldError, MonthField
+from bot.texts import MESSAGE_LIMIT, LocalTexts, utf16_length
+from handlers.callbacks import ProgressView
+from handlers.keyboards import button
+from handlers.progress_fields import CHECKIN_PROMPTS, outcome_fields
+from storage import people
+from storage import progress as progress_store
+from storage.models import (
+    Bso,
+    ClosedMonth,
+    Community,
+    FollowUpAction,
+    Person,
+    ProgressChange,
+    ProgressReport,
+)
+from storage.normalize import shorten
+from storage.progress import (
+    NUMBER_FIELDS,
+    REPORT_FIELDS,
+    FilingInfo,
+    as_utc,
+    month_from_key,
+    month_key,
+)
+
+log = logging.getLogger(__name__)
+router = Router(name="progress_views")
+router.message.filter(StateFilter(None))
+
+# BSOs per /progress page and months per history page, before shrinking to fit a message.
+BSOS_PER_PAGE = 15
+MONTHS_PER_PAGE = 4
+# Amendments shown per month in the history, the latest ones, and changes per amendment.
+AMENDMENTS_SHOWN = 3
+CHANGES_SHOWN = 6
+
+
+# --- Shown values ---------------------------------------------------------------------------
+
+
+def month_label(month: dt.date, locale: str) -> str:
+    """Name a month as the forms show it: "Mar 2025", "मार्च 2025"."""
+    return MonthField().display(month, locale)
+
+
+def local_time(value: dt.datetime, timezone: str) -> dt.datetime:
+    return as_utc(value).astimezone(zoneinfo.ZoneInfo(timezone))
+
+
+def current_month(clock: Clock, community: Community) -> dt.date:
+    return progress_store.local_month(clock.now(), community.timezone)
+
+
+def local_today(clock: Clock, community: Community) -> dt.date:
+    return clock.now().astimezone(zoneinfo.ZoneInfo(community.timezone)).date()
+
+
+@dataclass(frozen=True)
+class FilingView:
+    """The filer of a report and who amended it last, with times in the community time zone."""
+
+    filed_by: str
+    filed_at: dt.datetime
+    amendments: int
+    amended_by: str | None
+    amended_at: dt.datetime | None
+
+
+def filing_view(info: FilingInfo, timezone: str) -> FilingView:
+    last = info.amendments[-1] if info.amendments else None
+    return FilingView(
+        filed_by=info.filed_by,
+        filed_at=local_time(info.filed_at, timezone),
+        amendments=len(info.amendments),
+        amended_by=last.person_name if last else None,
+        amended_at=local_time(last.changed_at, timezone) if last else None,
+    )
+
+
+def outcome_items(t: LocalTexts, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return (label, shown value) of each outcome number that has a value."""
+    kinds = outcome_fields(t.texts)
+    return [
+        (t.label(CHECKIN_PROMPTS, name), kinds[name].display(values[name], t.locale))
+        for name in NUMBER_FIELDS
+        if values.get(name) is not None
+    ]
+
+
+# --- /progress: the facilitator's overview --------------------------------------------------
+
+
+@router.message(Command("progress"))
+async def progress_command(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+    clock: Clock,
+) -> None:
+    if not is_facilitator:
+        await message.answer(t("common/facilitators_only"))
+        return
+    if message.chat.type != "private":
+        # A BSO's figures are shared with the facilitator, not with the whole group.
+        await message.reply(t("progress/private_only"))
+        return
+    current = current_month(clock, community)
+    month = current
+    if command.args:
+        today = local_today(clock, community)
+        try:
+            month = MonthField(latest=current).parse(command.args, today=today, locale=t.locale)
+        except FieldError as error:
+            await message.answer(
+                t("progress/month_argument", reason=t(error.template, **error.params))
+            )
+            return
+    text, keyboard = await overview_page(session, community, t, month, current, page=0)
+    await session.commit()
+    await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(ProgressView.filter())
+async def progress_button(
+    callback: CallbackQuery,
+    callback_data: ProgressView,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+    clock: Clock,
+) -> None:
+    if not is_facilitator:
+        log.info(
+            "progress button %s pressed by user %s, not a facilitator",
+            callback_data.action,
+            callback.from_user.id,
+        )
+        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
+        return
+    if not isinstance(callback.message, Message) or callback.message.chat.type != "private":
+        await callback.answer(t.alert("progress/private_only"), show_alert=True)
+        return
+    current = current_month(clock, community)
+    month = month_from_key(callback_data.month)
+    if month is None or month > current:
+        log.info("progress button with invalid month %s", callback_data.month)
+        await callback.answer(t.alert("progress/month_invalid"), show_alert=True)
+        return
+    message = callback.message
+    if not isinstance(message, Message):
+        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+        return
+
+    action = callback_data.action
+    page = callback_data.page
+    view: tuple[Markup, InlineKeyboardMarkup] | None = None
+    if action == "month":
+        view = await overview_page(session, community, t, month, current, page=page)
+    elif action == "bso":
+        bso = await people.get_bso(session, community.id, callback_data.bso_id)
+        if bso is None:
+            log.info("progress button with unknown BSO %s", callback_data.bso_id)
+            await callback.answer(t.alert("progress/bso_unknown"), show_alert=True)
+            return
+        view = await history_page(session, community, t, bso, month, page=page)
+    elif action == "close":
+        view = await close_question(session, community, t, month)
+    elif action == "close_yes":
+        closed = await progress_store.close_month(
+            session, community.id, month, callback.from_user.id, clock.now()
+        )
+        await session.commit()
+        log.info(
+            "month %s of community %s closed by user %s: %s",
+            month,
+            community.id,
+            callback.from_user.id,
+            closed,
+        )
+        note = "closed" if closed else "already_closed"
+        view = await overview_page(session, community, t, month, current, page=0, note=note)
+    elif action == "reopen":
+        reopened = await progress_store.reopen_month(session, community.id, month)
+        await session.commit()
+        log.info(
+            "month %s of community %s reopened by user %s: %s",
+            month,
+            community.id,
+            callback.from_user.id,
+            reopened,
+        )
+        note = "reopened" if reopened else "not_closed"
+        view = await overview_page(session, community, t, month, current, page=0, note=note)
+    if view is None:
+        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+        return
+    await session.commit()
+    await callback.answer()
+    await show(message, *view)
+
+
+async def show(message: Message, text: Markup, keyboard: InlineKeyboardMarkup) -> None:
+    """Replace the view on `message`; a press that changes nothing leaves it as it is."""
+    try:
+        await message.edit_text(text, reply_markup=keyboard)
+    except TelegramAPIError as error:
+        log.debug("progress view %s not edited: %s", message.message_id, error.message)
+
+
+def page_size(fits: Callable[[int], bool], preferred: int) -> int:
+    """Return the largest items-per-page from `preferred`, halving, at which every page fits.
+
+    Checking every page, not only the requested one, keeps a page number meaning the
+    same items on every press. Returns 1 when even single items do not fit.
+    """
+    size = preferred
+    while size > 1 and not fits(size):
+        size //= 2
+    return max(size, 1)
+
+
+def fits_message(text: str) -> bool:
+    return utf16_length(text) <= MESSAGE_LIMIT
+
+
+@dataclass(frozen=True)
+class BsoRow:
+    """One BSO in the month's overview: its filing, or how many PoCs could file."""
+
+    bso_id: int
+    name: str
+    short_name: str
+    filing: FilingView | None
+    pocs: int
+
+
+async def overview_page(
+    session: AsyncSession,
+    community: Community,
+    t: LocalTexts,
+    month: dt.date,
+    current: dt.date,
+    *,
+    page: int,
+    note: str | None = None,
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    """Render the month's overview: filed and missing BSOs, totals, and its buttons."""
+    bsos = await people.list_bsos(session, community.id)
+    reports = await progress_store.month_reports(session, community.id, month)
+    changes = await progress_store.report_changes(session, [report.id for report in reports])
+    pocs = await progress_store.approved_poc_counts(session, community.id)
+    closed = await progress_store.closed_month(session, community.id, month)
+    by_bso = {report.bso_id: report for report in reports}
+
+    filer_names = await _filer_names(session, reports)
+    rows = []
+    for bso in bsos:
+        report = by_bso.get(bso.id)
+        filing = None
+        if report is not None:
+            info = progress_store.filing_info(
+                report, changes[report.id], filer_names.get(report.id, "")
+            )
+            filing = filing_view(info, community.timezone)
+        rows.append(
+            BsoRow(bso.id, bso.name, bso.short_name or bso.name, filing, pocs.get(bso.id, 0))
+        )
+    # Filed BSOs first, each group in name order.
+    rows.sort(key=lambda row: row.filing is None)
+
+    totals = progress_store.totals(reports)
+    context = {
+        "month": month_label(month, t.locale),
+        "closed": (
+            local_time(closed.closed_at, community.timezone) if closed is not None else None
+        ),
+        "note": note,
+        "filed_count": len(reports),
+        "bso_count": len(bsos),
+        "totals": outcome_items(t, totals) if reports else [],
+    }
+
+    def render(size: int, index: int) -> Markup:
+        shown = rows[index * size : (index + 1) * size]
+        return t(
+            "progress/overview",
+            filed=[row for row in shown if row.filing is not None],
+            missing=[row for row in shown if row.filing is None],
+            page=index,
+            pages=max(1, math.ceil(len(rows) / size)),
+            **context,
+        )
+
+    def fits(size: int) -> bool:
+        pages = max(1, math.ceil(len(rows) / size))
+        return all(fits_message(render(size, index)) for index in range(pages))
+
+    size = page_size(fits, BSOS_PER_PAGE)
+    pages = max(1, math.ceil(len(rows) / size))
+    page = min(page, pages - 1)
+    text = render(size, page)
+
+    shown = rows[page * size : (page + 1) * size]
+    keyboard = overview_keyboard(t, shown, month, current, page, pages, closed=closed is not None)
+    return text, keyboard
+
+
+def overview_keyboard(
+    t: LocalTexts,
+    shown: Sequence[BsoRow],
+    month: dt.date,
+    current: dt.date,
+    page: int,
+    pages: int,
+    *,
+    closed: bool,
+) -> InlineKeyboardMarkup:
+    """Build the overview's buttons: a history per shown BSO, pages, months, close or reopen."""
+    key = month_key(month)
+    bso_buttons = [
+        button(
+            shorten(row.short_name, 30), ProgressView(action="bso", month=key, bso_id=row.bso_id)
+        )
+        for row in shown
+    ]
+    rows = [bso_buttons[index : index + 2] for index in range(0, len(bso_buttons), 2)]
+
+    paging = []
+    if page > 0:
+        paging.append(
+            button(
+                t.label("progress", "previous_page"),
+                ProgressView(action="month", month=key, page=page - 1),
+            )
+        )
+    if page + 1 < pages:
+        paging.append(
+            button(
+                t.label("progress", "next_page"),
+                ProgressView(action="month", month=key, page=page + 1),
+            )
+        )
+    rows.append(paging)
+
+    months = []
+    earlier = progress_store.add_months(month, -1)
+    if month_from_key(month_key(earlier)) is not None:
+        months.append(
+            button(
+                t.label("progress", "previous_month", month=month_label(earlier, t.locale)),
+                ProgressView(action="month", month=month_key(earlier)),
+            )
+        )
+    later = progress_store.add_months(month, 1)
+    if later <= current:
+        months.append(
+            button(
+                t.label("progress", "next_month", month=month_label(later, t.locale)),
+                ProgressView(action="month", month=month_key(later)),
+            )
+        )
+    rows.append(months)
+
+    label = month_label(month, t.locale)
+    if closed:
+        rows.append(
+            [
+                button(
+                    t.label("progress", "reopen", month=label),
+                    ProgressView(action="reopen", month=key),
+                )
+            ]
+        )
+    else:
+        rows.append(
+            [
+                button(
+                    t.label("progress", "close", month=label),
+                    ProgressView(action="close", month=key),
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+async def _filer_names(session: AsyncSession, reports: Sequence[ProgressReport]) -> dict[int, str]:
+    """Return the filer's name per report id, for reports that have no change rows."""
+    ids = {report.filed_by for report in reports if report.filed_by is not None}
+    if not ids:
+        return {}
+    found = await session.scalars(select(Person).where(Person.id.in_(ids)))
+    names = {person.id: person.name or person.telegram_name for person in found}
+    return {
+        report.id: names.get(report.filed_by, "")
+        for report in reports
+        if report.filed_by is not None
+    }
+
+
+async def close_question(
+    session: AsyncSession, community: Community, t: LocalTexts, month: dt.date
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    bsos = await people.list_bsos(session, community.id)
+    reports = await progress_store.month_reports(session, community.id, month)
+    label = month_label(month, t.locale)
+    key = month_key(month)
+    text = t("progress/close_confirm", month=label, filed_count=len(reports), bso_count=len(bsos))
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    t.label("progress", "close_yes", month=label),
+                    ProgressView(action="close_yes", month=key),
+                ),
+                button(t.label("progress", "close_no"), ProgressView(action="month", month=key)),
+            ]
+        ]
+    )
+    return text, keyboard
+
+
+# --- A BSO's history ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """One changed value in the history, as shown: its label and old and new values."""
+
+    label: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class AmendmentView:
+    person: str
+    at: dt.datetime
+    changes: list[ChangeView]
+    more: int
+
+
+@dataclass(frozen=True)
+class MonthView:
+    month: str
+    closed: bool
+    outcomes: list[tuple[str, str]]
+    actions_taken: str | None
+    support_needed: str | None
+    filing: FilingView
+    action_changes: list[ChangeView]
+    amendments: list[AmendmentView]
+    more_amendments: int
+
+
+async def history_page(
+    session: AsyncSession,
+    community: Community,
+    t: LocalTexts,
+    bso: Bso,
+    month: dt.date,
+    *,
+    page: int,
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    """Render the BSO's reports month by month, the latest first, with their amendments.
+
+    `month` is the overview month the Back button returns to.
+    """
+    reports = await progress_store.bso_reports(session, community.id, bso.id)
+    changes = await progress_store.report_changes(session, [report.id for report in reports])
+    titles = await _action_titles(session, changes.values())
+    closed_months = await _closed_months(session, community.id)
+    filer_names = await _filer_names(session, reports)
+    describe = ChangeDescriber(t, titles)
+
+    entries = []
+    for report in reports:
+        info = progress_store.filing_info(
+            report, changes[report.id], filer_names.get(report.id, "")
+        )
+        grouped = progress_store.batches(changes[report.id])
+        filing_changes = grouped[0].changes if grouped else ()
+        amendments = [
+            AmendmentView(
+                person=batch.person_name,
+                at=local_time(batch.changed_at, community.timezone),
+                changes=[describe(change) for change in batch.changes[:CHANGES_SHOWN]],
+                more=max(0, len(batch.changes) - CHANGES_SHOWN),
+            )
+            for batch in info.amendments[-AMENDMENTS_SHOWN:]
+        ]
+        entries.append(
+            MonthView(
+                month=month_label(report.month, t.locale),
+                closed=report.month in closed_months,
+                outcomes=outcome_items(t, progress_store.report_values(report)),
+                actions_taken=report.actions_taken,
+                support_needed=report.support_needed,
+                filing=filing_view(info, community.timezone),
+                action_changes=[
+                    describe(change)
+                    for change in filing_changes
+                    if progress_store.action_id_of(change.field) is not None
+                ][:CHANGES_SHOWN],
+                amendments=amendments,
+                more_amendments=max(0, len(info.amendments) - AMENDMENTS_SHOWN),
+            )
+        )
+
+    def render(size: int, index: int, compact: bool = False) -> Markup:
+        return t(
+            "progress/history",
+            bso=bso.name,
+            months=entries[index * size : (index + 1) * size],
+            page=index,
+            pages=max(1, math.ceil(len(entries) / size)),
+            compact=compact,
+        )
+
+    def fits(size: int) -> bool:
+        pages = max(1, math.ceil(len(entries) / size))
+        return all(fits_message(render(size, index)) for index in range(pages))
+
+    size = page_size(fits, MONTHS_PER_PAGE)
+    pages = max(1, math.ceil(len(entries) / size))
+    page = min(page, pages - 1)
+    text = render(size, page)
+    if not fits_message(text):
+        # One month with many long amendments: show it without the change details.
+        text = render(size, page, compact=True)
+
+    key = month_key(month)
+    paging = []
+    if page + 1 < pages:
+        paging.append(
+            button(
+                t.label("progress", "older"),
+                ProgressView(action="bso", month=key, bso_id=bso.id, page=page + 1),
+            )
+        )
+    if page > 0:
+        paging.append(
+            button(
+                t.label("progress", "newer"),
+                ProgressView(action="bso", month=key, bso_id=bso.id, page=page - 1),
+            )
+        )
+    rows = [paging] if paging else []
+    rows.append(
+        [
+            button(
+                t.label("progress", "back", month=month_label(month, t.locale)),
+                ProgressView(action="month", month=key),
+            )
+        ]
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def _action_titles(
+    session: AsyncSession, change_lists: Iterable[Sequence[ProgressChange]]
+) -> dict[int, str]:
+    ids = {
+        action_id
+        for changes in change_lists
+        for change in changes
+        if (action_id := progress_store.action_id_of(change.field)) is not None
+    }
+    if not ids:
+        return {}
+    found = await session.scalars(select(FollowUpAction).where(FollowUpAction.id.in_(ids)))
+    return {action.id: action.title for action in found}
+
+
+async def _closed_months(session: AsyncSession, community_id: int) -> set[dt.date]:
+    rows = await session.scalars(
+        select(ClosedMonth.month).where(ClosedMonth.community_id == community_id)
+    )
+    return set(rows)
+
+
+class ChangeDescriber:
+    """Turn change rows into labelled old and new values in the reader's language."""
+
+    def __init__(self, t: LocalTexts, action_titles: Mapping[int, str]) -> None:
+        self.t = t
+        self.action_titles = action_titles
+        self.kinds: dict[str, Field[Any]] = outcome_fields(t.texts)
+
+    def __call__(self, change: ProgressChange) -> ChangeView:
+        t = self.t
+        action_id = progress_store.action_id_of(change.field)
+        if action_id is not None:
+            title = self.action_titles.get(action_id)
+            return ChangeView(
+                label=t.label(
+                    "progress", "action_change", title=shorten(title or "", 40), number=action_id
+                ),
+                old=self._status(change.old_value),
+                new=self._status(change.new_value),
+            )
+        label = (
+            t.label(CHECKIN_PROMPTS, change.field)
+            if change.field in REPORT_FIELDS
+            else change.field
+        )
+        return ChangeView(
+            label=label,
+            old=self._value(change.field, change.old_value),
+            new=self._value(change.field, change.new_value),
+        )
+
+    def _status(self, value: Any) -> str | None:
+        if not isinstance(value, dict) or not value.get("status"):
+            return None
+        status = self.t.label(CHECKIN_PROMPTS, f"status_{value['status']}")
+        reason = value.get("reason")
+        if not reason:
+            return status
+        return self.t.label("progress", "status_with_reason", status=status, reason=reason)
+
+    def _value(self, name: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        kind = self.kinds.get(name)
+        if kind is not None and isinstance(value, int | float):
+            return kind.display(value, self.t.locale)
+        return str(value)
