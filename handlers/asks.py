@@ -230,15 +230,14 @@ async def save_contribution(context: FormContext, kind: str, answers: Any) -> Co
     log.info("%s %s %s by person %s", kind, entry.id, "updated" if edit_id else "filed", person.id)
 
     t = context.t
-    await context.bot.send_message(
-        context.chat_id,
-        t(
-            f"asks/{kind}/saved",
-            entry=entry,
-            theme=theme_labels(t, [theme])[0],
-            edited=isinstance(edit_id, int),
-        ),
+    confirmation = t(
+        f"asks/{kind}/saved",
+        entry=entry,
+        theme=theme_labels(t, [theme])[0],
+        edited=isinstance(edit_id, int),
     )
+    bot, chat_id = context.bot, context.chat_id
+    context.after_commit(lambda: bot.send_message(chat_id, confirmation))
     if not isinstance(edit_id, int) and not entry.private:
         await announce(context, entry)
     return entry
@@ -257,27 +256,31 @@ async def cop_groups(session: AsyncSession, community_id: int) -> Sequence[Group
 
 
 async def announce(context: FormContext, entry: Contribution) -> None:
-    """Post a short note of a new ask or give in the community's CoP-wide groups.
+    """Post a short note of a new ask or give in the community's CoP-wide groups, after commit.
 
     The group's messages are in the community's default language.
     TODO: send through the outbox once it exists, so a flood limit delays rather than drops.
     """
     group_texts = context.texts.bind(None)
     theme = theme_labels(group_texts, [entry.theme])[0]
-    for group in await cop_groups(context.session, entry.community_id):
-        if group.telegram_chat_id == context.chat_id:
-            continue
-        text = group_texts(f"asks/{entry.kind}/announce", entry=entry, theme=theme)
-        try:
-            await context.bot.send_message(group.telegram_chat_id, text)
-        except TelegramAPIError as error:
-            log.warning(
-                "%s %s not announced in group %s: %s",
-                entry.kind,
-                entry.id,
-                group.telegram_chat_id,
-                error.message,
-            )
+    text = group_texts(f"asks/{entry.kind}/announce", entry=entry, theme=theme)
+    chat_ids = [
+        group.telegram_chat_id
+        for group in await cop_groups(context.session, entry.community_id)
+        if group.telegram_chat_id != context.chat_id
+    ]
+    bot, kind, entry_id = context.bot, entry.kind, entry.id
+
+    async def post() -> None:
+        for chat_id in chat_ids:
+            try:
+                await bot.send_message(chat_id, text)
+            except TelegramAPIError as error:
+                log.warning(
+                    "%s %s not announced in group %s: %s", kind, entry_id, chat_id, error.message
+                )
+
+    context.after_commit(post)
 
 
 # --- Editing and showing saved entries --------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import FACILITATOR_GROUP_COMMANDS, FACILITATOR_HELP, GROUP_COMMANDS, MEMBER_HELP
 from bot.texts import LocalTexts
 from handlers.callbacks import ForgetMe
+from handlers.forms import FORM_STATE
 from storage import people
 from storage.models import Person
 
@@ -20,7 +22,11 @@ router = Router(name="common")
 
 @router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext, t: LocalTexts) -> None:
-    if await state.get_state() is None:
+    current = await state.get_state()
+    if current == FORM_STATE:
+        # The form runner cancels its own forms and names the form it stopped.
+        raise SkipHandler()
+    if current is None:
         await message.answer(t("common/nothing_to_cancel"))
         return
     await state.clear()

@@ -112,6 +112,16 @@ class FormContext:
     chat_type: str
     now: dt.datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    # Messages a flow's `save` sends once its changes are committed; see `after_commit`.
+    deferred: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    def after_commit(self, send: Callable[[], Awaitable[Any]]) -> None:
+        """Run `send` after the runner commits the save, and never when the save fails.
+
+        A confirmation sent inside `save` would tell the person of a save that a failed
+        commit then undid. A failing `send` is logged and does not undo the save.
+        """
+        self.deferred.append(send)
 
     @property
     def today(self) -> dt.date:
@@ -150,9 +160,8 @@ class FormFlow:
     used in the summary and on its edit buttons, and `title.html` names the form.
     `command` restarts the form after it expired. `build` returns the form for this
     person, with choices loaded from the database. `save` stores the confirmed answers
-    in the session and sends the confirmation; the runner commits after it returns.
-    NOTE: a confirmation sent inside `save` goes out before that commit, so when the
-    commit fails the person has been told of a save that did not happen.
+    in the session; the runner commits after it returns, then runs what `save` passed to
+    `FormContext.after_commit`, such as the confirmation message.
     """
 
     name: str
@@ -777,6 +786,7 @@ async def _confirm(
         await run.flow.save(run.context, confirmed)
         await session.commit()
     except FormRejected as rejected:
+        run.context.deferred.clear()
         await session.rollback()
         await session.refresh(run.context.person)  # the rollback expired every loaded row
         log.info(
@@ -794,6 +804,7 @@ async def _confirm(
         await send(run, t(rejected.template, **rejected.context))
         return
     except Exception:
+        run.context.deferred.clear()
         await session.rollback()
         await session.refresh(run.context.person)  # the rollback expired every loaded row
         log.exception(
@@ -811,6 +822,16 @@ async def _confirm(
     if run.callback is not None:
         await drop_keyboard(run)
     log.info("form %s confirmed by person %s", run.flow.name, run.context.person.id)
+    for send_after in run.context.deferred:
+        try:
+            await send_after()
+        except TelegramAPIError as error:
+            log.warning(
+                "message after form %s of person %s not sent: %s",
+                run.flow.name,
+                run.context.person.id,
+                error.message,
+            )
 
 
 async def _reopen(run: Run, confirmed_state: FormState, before: FormState) -> FormState:

@@ -239,7 +239,8 @@ async def save_checkin(context: FormContext, confirmed: Confirmed) -> None:
         filing=filing_view(info, timezone),
         offer_ask=keyboard is not None,
     )
-    await context.bot.send_message(context.chat_id, text, reply_markup=keyboard)
+    bot, chat_id = context.bot, context.chat_id
+    context.after_commit(lambda: bot.send_message(chat_id, text, reply_markup=keyboard))
 
 
 CHECKIN_FLOW = register_flow(

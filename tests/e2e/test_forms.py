@@ -389,7 +389,7 @@ async def test_cancel_command_saves_nothing(harness: SandboxHarness) -> None:
     await tap(harness, asha, label("themes", "finance"))
     response = await say(harness, asha, "/cancel")
 
-    assert response.html == render("common/cancelled")
+    assert response.html == render("forms/cancelled", title=render("asks/ask/title"))
     assert await form_state_of(harness, asha, chat) is None
     response = await say(harness, asha, TITLE)
     assert response.html == render("common/not_understood")
@@ -480,15 +480,35 @@ async def test_failed_save_keeps_answers(harness: SandboxHarness) -> None:
     asha = await approved_poc(harness, "asha")
     chat = harness.server.private_chat(asha)
     await fill_to_summary(harness, asha)
-    # The confirmation that the flow sends inside its save fails, so the save rolls back.
-    harness.server.faults.fail("sendMessage", 500, "Internal Server Error")
+    # A database error inside the save: the trigger aborts the insert, so the save rolls back.
+    assert harness.app is not None
+    async with harness.app.engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_entries BEFORE INSERT ON contributions "
+            "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+        )
     response = await tap(harness, asha, label("forms", "confirm"))
 
     assert await contributions(harness) == []
     assert contains(response, "forms/save_failed")
     assert TITLE in response.text
     assert label("forms", "confirm") in response.button_texts()
+    async with harness.app.engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TRIGGER refuse_entries")
     await tap(harness, asha, label("forms", "confirm"))
+    assert len(await contributions(harness)) == 1
+    assert await form_state_of(harness, asha, chat) is None
+    assert harness.errors == []
+
+
+async def test_unsent_confirmation_keeps_save(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    chat = harness.server.private_chat(asha)
+    await fill_to_summary(harness, asha)
+    # The confirmation goes out after the commit, so its failure cannot undo the save.
+    harness.server.faults.fail("sendMessage", 500, "Internal Server Error")
+    await tap(harness, asha, label("forms", "confirm"))
+
     assert len(await contributions(harness)) == 1
     assert await form_state_of(harness, asha, chat) is None
     assert harness.errors == []
