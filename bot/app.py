@@ -21,6 +21,7 @@ from bot.fsm import SqlStorage
 from bot.middlewares import DbSessionMiddleware, PersonMiddleware, PerUserLockMiddleware
 from bot.texts import Texts
 from handlers import get_routers
+from handlers.forms import ExpiredFormCommands
 from storage import people
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_to_head
@@ -88,6 +89,7 @@ def create_application(settings: Settings) -> Application:
     dispatcher.update.outer_middleware(PerUserLockMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dispatcher.update.outer_middleware(PersonMiddleware(settings, texts))
+    dispatcher.message.outer_middleware(ExpiredFormCommands())
     dispatcher.include_routers(*get_routers())
 
     app = Application(

@@ -40,7 +40,7 @@ def get_routers() -> list[Router]:
         actions.router,
         imports.router,
         lookups.router,
-        # Registration last: its catch-all handlers answer anything else sent mid-form.
+        # Registration last: at its consent step it replies to whatever the routers above left.
         registration.router,
         fallback.router,
     ]

@@ -14,7 +14,8 @@ RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class RegistrationStep(CallbackData, prefix="rg1"):
-    # consent, bso, bso_new, skip, language, edit, confirm, cancel
+    # The consent step before the registration form: consent (value yes or no) or locale
+    # (value en or hi). The form's own buttons are FormButton.
     action: str
     value: str = ""
 

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter
 from aiogram.fsm.context import FSMContext
@@ -46,6 +46,7 @@ from bot.config import LOCALES, Settings
 from bot.forms import engine as form_engine
 from bot.forms.choices import MultiChoice, Option
 from bot.forms.engine import Form, FormEngine, FormState
+from bot.forms.fields import Phone
 from bot.texts import LocalTexts, Texts
 from handlers.callbacks import FormButton
 from handlers.form_messages import (
@@ -161,7 +162,9 @@ class FormFlow:
     `command` restarts the form after it expired. `build` returns the form for this
     person, with choices loaded from the database. `save` stores the confirmed answers
     in the session; the runner commits after it returns, then runs what `save` passed to
-    `FormContext.after_commit`, such as the confirmation message.
+    `FormContext.after_commit`, such as the confirmation message. `locale`, when set,
+    returns the language that the answers so far (`Field.to_json` values) chose for the
+    form's messages, or None to keep the person's language.
     """
 
     name: str
@@ -169,6 +172,7 @@ class FormFlow:
     command: str
     build: Callable[[FormContext], Awaitable[Form]]
     save: Callable[[FormContext, form_engine.Confirmed], Awaitable[None]]
+    locale: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 FLOWS: dict[str, FormFlow] = {}
@@ -219,15 +223,34 @@ async def start_form(
     context: FormContext,
     *,
     answers: Mapping[str, Any] | None = None,
-) -> None:
+) -> bool:
     """Start `flow` for the person in this chat and ask its first question.
 
     `message` is the person's command, or the bot's message whose button started the
     form. `answers` prefills the form, as when a saved record is edited; with every
-    field answered the person sees the summary first. An unfinished form of this
-    person in this chat is replaced. When the first question cannot be sent, the
-    earlier FSM state is put back and the TelegramAPIError is raised.
+    field answered the person sees the summary first. When the first question cannot
+    be sent, the earlier FSM state is put back and the TelegramAPIError is raised.
+
+    A form of this person in this chat that is still open is never replaced: a button
+    that starts a form mid-form gets a note to finish or /cancel the open one first, and
+    False is returned. An expired one is replaced.
     """
+    open_flow = await _open_flow(state, context)
+    if open_flow is not None:
+        title = context.t(f"{open_flow.prompts}/title")
+        await context.bot.send_message(
+            context.chat_id,
+            context.t("forms/finish_first", title=title),
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
+        )
+        log.info(
+            "form %s not started for person %s: form %s is open",
+            flow.name,
+            context.person.id,
+            open_flow.name,
+        )
+        return False
+    context.t = _chosen_texts(flow, answers or {}, context.texts, context.t)
     form = await _build(flow, context)
     step = FormEngine(form).start(now=context.now, locale=context.locale, answers=answers)
     assert step.state is not None
@@ -258,6 +281,80 @@ async def start_form(
         await state.set_state(previous_state)
         await state.set_data(previous_data)
         raise
+    return True
+
+
+class ExpiredFormCommands(BaseMiddleware):
+    """Run a command sent after the person's form in this chat expired as if no form were open.
+
+    Without this the runner would take the command, reply that the form expired, and
+    drop it. Register it on the Dispatcher's message observer, so that the cleared
+    `raw_state` reaches every router. /cancel, /back and /skip stay with the runner.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+        event: Any,
+        data: dict[str, Any],
+    ) -> Any:
+        if (
+            isinstance(event, Message)
+            and data.get("raw_state") == FORM_STATE
+            and _command_name(event.text or "") not in ("", "cancel", "back", "skip")
+        ):
+            await self._drop_expired(event, data)
+        return await handler(event, data)
+
+    @staticmethod
+    async def _drop_expired(message: Message, data: dict[str, Any]) -> None:
+        state: FSMContext = data["state"]
+        settings: Settings = data["settings"]
+        stored = await state.get_data()
+        name = stored.get("flow")
+        flow = FLOWS.get(name) if isinstance(name, str) else None
+        try:
+            stored_form = FormState.from_json(stored.get("form"))
+        except (TypeError, ValueError):
+            return
+        idle = _clock(data).now() - form_engine.parse_time(stored_form.touched_at)
+        if flow is None or idle <= dt.timedelta(hours=settings.form_ttl_hours):
+            return
+        await state.clear()
+        data["raw_state"] = None
+        t: LocalTexts = data["t"]
+        log.info("form %s expired before command in chat %s", flow.name, message.chat.id)
+        await message.answer(
+            t("forms/expired", title=t(f"{flow.prompts}/title"), command=flow.command)
+        )
+
+
+def _command_name(text: str) -> str:
+    """Return the command of a message without slash and bot name ("/Ask@cop_bot x" → "ask")."""
+    if not text.startswith("/"):
+        return ""
+    return text.split(maxsplit=1)[0].lstrip("/").split("@", 1)[0].lower()
+
+
+async def _open_flow(state: FSMContext, context: FormContext) -> FormFlow | None:
+    """Return the flow of this person's open form in this chat, or None when there is none.
+
+    A form untouched for longer than FORM_TTL_HOURS, or with unreadable stored data,
+    counts as closed.
+    """
+    if await state.get_state() != FORM_STATE:
+        return None
+    stored = await state.get_data()
+    name = stored.get("flow")
+    flow = FLOWS.get(name) if isinstance(name, str) else None
+    try:
+        stored_form = FormState.from_json(stored.get("form"))
+    except (TypeError, ValueError):
+        return None
+    if flow is None or stored_form.status != "active":
+        return None
+    touched = form_engine.parse_time(stored_form.touched_at)
+    return flow if context.now - touched <= context.form_ttl else None
 
 
 async def _build(flow: FormFlow, context: FormContext) -> Form:
@@ -269,6 +366,16 @@ async def _build(flow: FormFlow, context: FormContext) -> Form:
     form = await flow.build(context)
     await context.session.commit()
     return form
+
+
+def _chosen_texts(
+    flow: FormFlow, answers: Mapping[str, Any], texts: Texts, t: LocalTexts
+) -> LocalTexts:
+    """Return the texts in the language the answers chose for the form, else `t`."""
+    chosen = flow.locale(answers) if flow.locale is not None else None
+    if chosen not in LOCALES or chosen == t.locale:
+        return t
+    return texts.bind(chosen)
 
 
 def _own_message_id(message: Message | None, person: Person) -> int | None:
@@ -350,7 +457,7 @@ async def _open_run(
         bot=data["bot"],
         settings=data["settings"],
         texts=data["texts"],
-        t=t,
+        t=_chosen_texts(flow, form_state.answers, data["texts"], t),
         community=data["community"],
         person=person,
         is_facilitator=data["is_facilitator"],
@@ -444,12 +551,23 @@ async def other_in_form(message: Message, state: FSMContext, **data: Any) -> Non
     run, form_state = opened
     info = file_info(message)
     now, today, locale = run.context.now, _today(run), run.context.locale
-    if info is not None and message.forward_origin is None:
+    forwarded = message.forward_origin is not None
+    if message.contact is not None and not forwarded and _asks_phone(run, form_state):
+        # A shared contact card answers a phone question with its number.
+        number = message.contact.phone_number
+        step = run.engine.answer_text(form_state, number, now=now, today=today, locale=locale)
+    elif info is not None and not forwarded:
         step = run.engine.answer_file(form_state, info, now=now, today=today, locale=locale)
     else:
-        kind = "forwarded" if message.forward_origin is not None else message_kind(message)
+        kind = "forwarded" if forwarded else message_kind(message)
         step = run.engine.other_input(form_state, kind, now=now, today=today, locale=locale)
     await _render(run, step, before=form_state)
+
+
+def _asks_phone(run: Run, form_state: FormState) -> bool:
+    """Tell whether the form, as the engine opens it for this update, asks a Phone field."""
+    opened = run.engine.prompt(form_state, now=run.context.now, locale=run.context.locale).state
+    return opened is not None and isinstance(field_kind(run, opened.current), Phone)
 
 
 @router.edited_message(InForm(), AnswerToForm())
@@ -701,6 +819,16 @@ async def _render_step(
     if stale is not None and stale.reason == "ended":
         await _finish(run, expired=False)
         return
+    # The stored form was at its summary, and the engine reopened a question.
+    reopened = (
+        stale is not None
+        and stale.reason == "not_at_summary"
+        and before is not None
+        and before.current is None
+    )
+    if reopened and step.state is not None:
+        await _ask_reopened(run, step.state)
+        return
 
     # Answer the button first: Telegram shows a spinner on it until then.
     if run.callback is not None:
@@ -729,7 +857,9 @@ async def _render_step(
         await _confirm(run, step.state, before, confirmed)
         return
 
+    step = _in_chosen_language(run, step)
     assert step.state is not None
+    outputs = step.outputs
     prompt = _prompt_of(step)
     notes = [note for output in outputs if (note := note_for(run, output)) is not None]
     # Ticks of a multiple choice survive a repeat of the same question, as after a sticker.
@@ -750,6 +880,49 @@ async def _render_step(
         raise
     if run.callback is not None and before is not None:
         await mark_answered(run, before, step.state, pressed, chosen)
+
+
+async def _ask_reopened(run: Run, form_state: FormState) -> None:
+    """Ask the question that the engine reopened at the summary, with the reason.
+
+    The form is built again for every update, and the engine drops a stored answer the
+    new build rejects, such as a choice whose option was removed, and asks that field
+    again without a new version. Confirm and the edit buttons on the summary then meet
+    an open question.
+    """
+    assert run.callback is not None
+    log.info(
+        "form %s of person %s asks %s again: its answer no longer fits",
+        run.flow.name,
+        run.context.person.id,
+        form_state.current,
+    )
+    await run.callback.answer()
+    await drop_keyboard(run)
+    step = run.engine.prompt(form_state, now=run.context.now, locale=run.context.locale)
+    await _present(run, form_state, _prompt_of(step), [run.context.t("forms/answer_dropped")], [])
+
+
+def _in_chosen_language(run: Run, step: form_engine.Step) -> form_engine.Step:
+    """Switch the texts when this step's answer chose another language, and redo its prompt.
+
+    The engine words displayed answers, such as a choice's label, in the language it
+    is given, so the question or summary that follows is built again in the new one.
+    """
+    if step.state is None:
+        return step
+    t = _chosen_texts(run.flow, step.state.answers, run.context.texts, run.context.t)
+    if t is run.context.t:
+        return step
+    run.context.t = t
+    again = _prompt_of(run.engine.prompt(step.state, now=run.context.now, locale=t.locale))
+    outputs = tuple(
+        again
+        if again is not None and isinstance(output, form_engine.Ask | form_engine.Summary)
+        else output
+        for output in step.outputs
+    )
+    return form_engine.Step(step.state, outputs)
 
 
 async def _finish(run: Run, *, expired: bool) -> None:

@@ -1,31 +1,49 @@
-"""PoC registration: /register in a group or /start in private chat, a form, then approval."""
+"""PoC registration: /register in a group or /start in private chat, consent, a form, then approval.
+
+The consent step, with its one-tap language switch, comes before the form: it is not a
+question with an answer to edit. On agreement the form engine (`handlers.forms`) runs
+the registration form, and confirming it saves the person as pending and sends the
+registration to the facilitators (`handlers.approvals`).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from markupsafe import Markup
 from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.forms.base import clean_line
+from bot.config import LOCALES
+from bot.forms import Choice, CommodityList, FieldError, Form, Option, Phone, ShortText, StateList
+from bot.forms.base import clean_line, typed
+from bot.forms.engine import Confirmed, FormField
 from bot.texts import LocalTexts, Texts
 from handlers import approvals
+from handlers.asks import form_context
 from handlers.callbacks import RegistrationStep
+from handlers.forms import (
+    FORM_STATE,
+    FormContext,
+    FormFlow,
+    FormRejected,
+    register_flow,
+    start_form,
+)
 from handlers.keyboards import button, drop_buttons
 from storage import people
-from storage.models import Community, Person, utcnow
-from storage.normalize import Commodities, load_states, parse_phone, split_states
+from storage.models import Bso, Community, Person
 
 log = logging.getLogger(__name__)
 router = Router(name="registration")
@@ -33,45 +51,266 @@ router = Router(name="registration")
 NAME_MAX = 100
 ROLE_MAX = 100
 BSO_NAME_MAX = 200
-# Keeps the summary and the facilitator's review well inside Telegram's 4096 characters.
+# Keeps the summary and the facilitator's review well inside Telegram's 4096 characters;
+# the commodity field also limits the whole answer to 500 characters.
 COMMODITIES_MAX = 20
-COMMODITY_MAX = 60
-# A typed BSO name this similar (0-100) to a listed one selects it, so "Pradan" finds PRADAN.
+# A typed BSO name this similar (0-100) to a listed one selects it, so "Pradhan" finds PRADAN.
 BSO_MATCH_CUTOFF = 88
+# With more BSOs than this, the BSO question shows only the "not listed" button and
+# expects a typed name, because a keyboard that long is hard to use.
+BSO_BUTTONS_MAX = 20
+# The key of the "BSO not listed" option of the BSO question.
+NEW_BSO = "new"
+# Maximum number of BSOs listed when a typed answer matches several, so the reply stays short.
+AMBIGUOUS_MAX = 10
 DEEP_LINK_PREFIX = "reg_"
-
-
-# A typed answer; commands are not answers and reach the mid-form handlers at the end.
-ANSWER = F.text & ~F.text.startswith("/")
+# The flow's name, which every button of the form carries in its callback data.
+REGISTRATION_NAME = "reg"
 
 
 class Registration(StatesGroup):
     consent = State()
-    name = State()
-    bso = State()
-    bso_new = State()
-    role = State()
-    phone = State()
-    states = State()
-    commodities = State()
-    language = State()
-    confirm = State()
 
 
-# The order of questions; editing one field from the summary returns to the summary.
-FIELDS = ("name", "bso", "role", "phone", "states", "commodities", "language")
-FIELD_STATES = {
-    "name": Registration.name,
-    "bso": Registration.bso,
-    "role": Registration.role,
-    "phone": Registration.phone,
-    "states": Registration.states,
-    "commodities": Registration.commodities,
-    "language": Registration.language,
-}
+# --- The form -------------------------------------------------------------------------------
 
 
-# --- entry points ---------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class BsoChoice(Choice):
+    """The BSO question: a BSO of the community, or NEW_BSO for one that is not listed.
+
+    `options` are the buttons: every BSO and NEW_BSO, or NEW_BSO alone when the BSOs are
+    in `typed_only` because there are too many for buttons. A typed answer matches as in
+    `Choice`, and otherwise fuzzily: a rapidfuzz WRatio of at least BSO_MATCH_CUTOFF
+    against a BSO's name or short name selects it. `names` maps option keys to the
+    BSOs' full names, which the summary shows.
+    """
+
+    typed_only: tuple[Option, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def every_option(self) -> Choice:
+        return Choice(options=(*self.options, *self.typed_only))
+
+    def parse(self, text: str, *, today: dt.date, locale: str) -> str:
+        try:
+            return self.every_option.parse(text, today=today, locale=locale)
+        except FieldError as error:
+            if error.code == "choice_ambiguous":
+                error.params["candidates"] = error.params["candidates"][:AMBIGUOUS_MAX]
+            if error.code != "choice_unknown":
+                raise
+        closest = self._closest(text)
+        if len(closest) == 1:
+            return closest[0].key
+        if closest:
+            raise FieldError(
+                "choice_ambiguous",
+                typed=typed(text),
+                candidates=[option.label(locale) for option in closest[:AMBIGUOUS_MAX]],
+            )
+        raise FieldError("bso_not_found", typed=typed(text))
+
+    def _closest(self, text: str) -> list[Option]:
+        """Return the BSOs whose name or short name is closest to `text`, if close enough.
+
+        Several BSOs come back only when they tie for the best score.
+        """
+        bsos = [option for option in self.every_option.options if option.key != NEW_BSO]
+        names = [
+            (option, name) for option in bsos for name in (option.label("en"), *option.synonyms)
+        ]
+        matches = process.extract(
+            clean_line(text),
+            {index: name for index, (_, name) in enumerate(names)},
+            scorer=fuzz.WRatio,
+            processor=str.casefold,
+            score_cutoff=BSO_MATCH_CUTOFF,
+            limit=None,
+        )
+        if not matches:
+            return []
+        best = max(score for _, score, _ in matches)
+        found = dict.fromkeys(names[index][0].key for _, score, index in matches if score == best)
+        return [option for option in bsos if option.key in found]
+
+    def display(self, value: str, locale: str) -> str:
+        return self.names.get(value) or self.every_option.display(value, locale)
+
+    def from_json(self, data: Any) -> str:
+        return self.every_option.from_json(data)
+
+
+def bso_key(bso_id: int) -> str:
+    return f"b{bso_id}"
+
+
+def bso_field(bsos: Sequence[Bso], texts: Texts) -> FormField:
+    """Build the BSO question: buttons for a short list, typed names for a long one."""
+    listed = tuple(
+        Option(
+            key=bso_key(bso.id),
+            labels={"en": bso.short_name or bso.name},
+            synonyms=(bso.name,) if bso.short_name else (),
+        )
+        for bso in bsos
+    )
+    not_listed = Option(
+        key=NEW_BSO,
+        labels={
+            locale: texts.label(locale, "registration", "bso_not_listed") for locale in LOCALES
+        },
+    )
+    names = {bso_key(bso.id): bso.name for bso in bsos}
+    if len(bsos) <= BSO_BUTTONS_MAX:
+        kind = BsoChoice(options=(*listed, not_listed), names=names)
+        return FormField(name="bso", kind=kind, question="registration/q_bso")
+    kind = BsoChoice(options=(not_listed,), typed_only=listed, names=names)
+    return FormField(name="bso", kind=kind, question="registration/q_bso_typed")
+
+
+def language_options(texts: Texts) -> tuple[Option, ...]:
+    def labels(key: str) -> dict[str, str]:
+        return {locale: texts.label(locale, "registration", key) for locale in LOCALES}
+
+    return (
+        Option(key="en", labels=labels("english"), synonyms=("english", "अंग्रेज़ी", "अंग्रेजी")),
+        Option(key="hi", labels=labels("hindi"), synonyms=("hindi", "हिन्दी", "हिंदी")),
+    )
+
+
+def registration_community(context: FormContext) -> int:
+    """Return the community the person registers in, which `begin` stored with the consent."""
+    community_id = context.extra.get("community_id")
+    return community_id if isinstance(community_id, int) else context.community.id
+
+
+async def build_registration(context: FormContext) -> Form:
+    bsos = await people.list_bsos(context.session, registration_community(context))
+    fields = (
+        FormField(
+            name="name",
+            kind=ShortText(max_length=NAME_MAX, letters_required=True),
+            question="registration/q_name",
+        ),
+        bso_field(bsos, context.texts),
+        FormField(
+            name="bso_new",
+            kind=ShortText(max_length=BSO_NAME_MAX, letters_required=True),
+            question="registration/q_bso_new",
+            condition=lambda answers: answers.get("bso") == NEW_BSO,
+        ),
+        FormField(
+            name="role",
+            kind=ShortText(max_length=ROLE_MAX, letters_required=True),
+            question="registration/q_role",
+        ),
+        FormField(name="phone", kind=Phone(), question="registration/q_phone", optional=True),
+        FormField(name="states", kind=StateList(), question="registration/q_states"),
+        FormField(
+            name="commodities",
+            kind=CommodityList(max_count=COMMODITIES_MAX),
+            question="registration/q_commodities",
+        ),
+        FormField(
+            name="language",
+            kind=Choice(options=language_options(context.texts)),
+            question="registration/q_language",
+        ),
+    )
+    return Form(
+        name=REGISTRATION_NAME, fields=fields, summary="registration/title", ttl=context.form_ttl
+    )
+
+
+def chosen_language(answers: Mapping[str, Any]) -> str | None:
+    """Return the language the person chose, which the summary and confirmation use."""
+    language = answers.get("language")
+    return language if isinstance(language, str) else None
+
+
+async def save_registration(context: FormContext, confirmed: Confirmed) -> None:
+    """Store the answers on the person, as pending, and tell them and the facilitators."""
+    answers = confirmed.answers
+    session = context.session
+    registrant = await registrant_in_community(
+        session, context.person, registration_community(context)
+    )
+    if answers["bso"] == NEW_BSO:
+        # A typed name of a listed BSO selects it; a new one joins the list on approval.
+        bso = await people.find_bso_by_name(session, registrant.community_id, answers["bso_new"])
+        proposed = None if bso is not None else answers["bso_new"]
+    else:
+        bso = await people.get_bso(
+            session, registrant.community_id, int(answers["bso"].removeprefix("b"))
+        )
+        proposed = None
+        if bso is None:
+            # Deleted after this update built the form. The next build drops the answer, so
+            # the next press on the summary repeats the BSO question.
+            raise FormRejected("registration/bso_gone", keep=True)
+
+    registrant.name = answers["name"]
+    registrant.bso_id = bso.id if bso is not None else None
+    registrant.proposed_bso_name = proposed
+    registrant.bso_role = answers["role"]
+    registrant.phone = answers["phone"]
+    registrant.states = list(answers["states"])
+    registrant.commodities = list(answers["commodities"])
+    registrant.locale = answers["language"]
+    registrant.consent_at = consent_time(context)
+    registrant.status = "pending"
+    via_chat_id = context.extra.get("via_chat_id")
+    registrant.registered_via_chat_id = via_chat_id if isinstance(via_chat_id, int) else None
+    await session.flush()
+    log.info("person %s registered, pending approval", registrant.id)
+
+    bot, texts, settings, chat_id = context.bot, context.texts, context.settings, context.chat_id
+    submitted = texts.bind(registrant.locale)("registration/submitted")
+
+    async def notify() -> None:
+        # The joined `bso` relationship still contains the BSO loaded before the change.
+        await session.refresh(registrant, ["bso"])
+        await approvals.notify_facilitators(bot, texts, settings, session, registrant)
+
+    context.after_commit(lambda: bot.send_message(chat_id, submitted))
+    context.after_commit(notify)
+
+
+def consent_time(context: FormContext) -> dt.datetime:
+    """Return when the person agreed, as stored when the form started."""
+    stored = context.extra.get("consent_at")
+    if isinstance(stored, str):
+        try:
+            return dt.datetime.fromisoformat(stored)
+        except ValueError:
+            log.warning("stored consent time %r is invalid; using the time of saving", stored)
+    return context.now
+
+
+async def registrant_in_community(
+    session: AsyncSession, person: Person, community_id: int
+) -> Person:
+    if community_id == person.community_id:
+        return person
+    other = await people.get_person(session, community_id, person.telegram_id)
+    return other or person
+
+
+REGISTRATION_FLOW = register_flow(
+    FormFlow(
+        name=REGISTRATION_NAME,
+        prompts="registration",
+        command="/register",
+        build=build_registration,
+        save=save_registration,
+        locale=chosen_language,
+    )
+)
+
+
+# --- Entry points ---------------------------------------------------------------------------
 
 
 @router.message(Command("register"), F.chat.type.in_({"group", "supergroup"}))
@@ -144,10 +383,11 @@ async def begin(
 
     await state.clear()
     await state.set_state(Registration.consent)
-    await state.update_data(
-        community_id=person.community_id, via_chat_id=via_chat_id, answers={}, editing=False
-    )
+    await state.update_data(community_id=person.community_id, via_chat_id=via_chat_id)
     await send_consent(message, person, t)
+
+
+# --- Consent --------------------------------------------------------------------------------
 
 
 async def send_consent(message: Message, person: Person, t: LocalTexts) -> None:
@@ -184,7 +424,7 @@ async def locale_switched(
     texts: Texts,
 ) -> None:
     await callback.answer()
-    if callback_data.value not in ("en", "hi") or not isinstance(callback.message, Message):
+    if callback_data.value not in LOCALES or not isinstance(callback.message, Message):
         return
     await drop_buttons(callback)
     # Everything from here on, the questions included, comes in the chosen language.
@@ -193,29 +433,33 @@ async def locale_switched(
     await send_consent(callback.message, person, texts.bind(person.locale))
 
 
-# --- the questions --------------------------------------------------------------------------
-
-
 @router.callback_query(Registration.consent, RegistrationStep.filter(F.action == "consent"))
 async def consent_given(
-    callback: CallbackQuery, callback_data: RegistrationStep, state: FSMContext, t: LocalTexts
+    callback: CallbackQuery,
+    callback_data: RegistrationStep,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    **data: Any,
 ) -> None:
     await callback.answer()
     await drop_buttons(callback)
+    if not isinstance(callback.message, Message):
+        return
     if callback_data.value != "yes":
         await state.clear()
-        await reply(callback, t("registration/declined"))
+        await callback.message.answer(t("registration/declined"))
         return
-    await state.update_data(consent_at=utcnow().isoformat())
-    await ask(callback, state, t, "name")
+    await start_registration(callback.message, state, person, t, data)
 
 
-@router.message(Registration.consent, ANSWER)
-async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> None:
+@router.message(Registration.consent, F.text & ~F.text.startswith("/"))
+async def consent_typed(
+    message: Message, state: FSMContext, person: Person, t: LocalTexts, **data: Any
+) -> None:
     answer = (message.text or "").strip().casefold()
     if answer in {"yes", "i agree", "agree", "हाँ", "हां", "सहमत", "मैं सहमत हूँ"}:
-        await state.update_data(consent_at=utcnow().isoformat())
-        await ask(message, state, t, "name")
+        await start_registration(message, state, person, t, data)
     elif answer in {"no", "नहीं"}:
         await state.clear()
         await message.answer(t("registration/declined"))
@@ -223,523 +467,35 @@ async def consent_typed(message: Message, state: FSMContext, t: LocalTexts) -> N
         await message.answer(t("registration/consent_press_button"))
 
 
-@router.message(Registration.name, ANSWER)
-async def name_given(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
+@router.message(Registration.consent)
+@router.edited_message(Registration.consent)
+async def other_at_consent(message: Message, t: LocalTexts) -> None:
+    await message.answer(t("registration/consent_press_button"))
+
+
+async def start_registration(
+    message: Message, state: FSMContext, person: Person, t: LocalTexts, data: dict[str, Any]
 ) -> None:
-    name = typed_text(message)
-    problem = typed_text_problem(t, name, limit=NAME_MAX, letters_key="name_letters")
-    if problem is not None:
-        await reask(message, state, t, "name", reason=problem)
-        return
-    await save_answer(message, state, t, session, "name", name)
-
-
-@router.callback_query(Registration.bso, RegistrationStep.filter(F.action == "bso"))
-async def bso_picked(
-    callback: CallbackQuery,
-    callback_data: RegistrationStep,
-    state: FSMContext,
-    session: AsyncSession,
-    community: Community,
-    t: LocalTexts,
-) -> None:
-    await callback.answer()
-    community_id = (await state.get_data()).get("community_id", community.id)
-    bso = None
-    if callback_data.value.isdigit():
-        bso = await people.get_bso(session, community_id, int(callback_data.value))
-    if bso is None:
-        # A forged or stale button: the id is not a BSO of this community.
-        await reask(
-            callback, state, t, "bso", reason=t("registration/errors/bso_unknown"), session=session
-        )
-        return
-    await drop_buttons(callback)
-    await save_answer(callback, state, t, session, "bso", {"id": bso.id, "name": bso.name})
-
-
-@router.callback_query(Registration.bso, RegistrationStep.filter(F.action == "bso_new"))
-async def bso_not_listed(callback: CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
-    await callback.answer()
-    await drop_buttons(callback)
-    await state.set_state(Registration.bso_new)
-    await reply(callback, t("registration/ask_bso_new", reason=None))
-
-
-@router.message(Registration.bso, ANSWER)
-async def bso_typed(
-    message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
-) -> None:
-    community_id = (await state.get_data()).get("community_id", community.id)
-    typed = typed_text(message)
-    bsos = await people.list_bsos(session, community_id)
-    choices = {bso.id: bso.name for bso in bsos} | {
-        -bso.id: bso.short_name for bso in bsos if bso.short_name
-    }
-    match = process.extractOne(typed, choices, scorer=fuzz.WRatio, processor=str.casefold)
-    if match is None or match[1] < BSO_MATCH_CUTOFF:
-        await reask(
-            message,
-            state,
-            t,
-            "bso",
-            reason=t("registration/errors/bso_not_found", typed=typed),
-            session=session,
-        )
-        return
-    bso = next(bso for bso in bsos if bso.id == abs(match[2]))
-    await save_answer(message, state, t, session, "bso", {"id": bso.id, "name": bso.name})
-
-
-@router.message(Registration.bso_new, ANSWER)
-async def bso_new_given(
-    message: Message, state: FSMContext, session: AsyncSession, community: Community, t: LocalTexts
-) -> None:
-    community_id = (await state.get_data()).get("community_id", community.id)
-    name = typed_text(message)
-    problem = typed_text_problem(t, name, limit=BSO_NAME_MAX, letters_key="name_letters")
-    if problem is not None:
-        await reask(message, state, t, "bso_new", reason=problem)
-        return
-    existing = await people.find_bso_by_name(session, community_id, name)
-    answer: dict[str, Any] = (
-        {"id": existing.id, "name": existing.name} if existing else {"id": None, "name": name}
+    """Start the form after consent; the consent time and the community go in its extras."""
+    stored = await state.get_data()
+    community_id = stored.get("community_id")
+    context = form_context(
+        message,
+        person,
+        t,
+        data,
+        community_id=community_id if isinstance(community_id, int) else person.community_id,
+        via_chat_id=stored.get("via_chat_id"),
+        consent_at=data["clock"].now().isoformat(),
     )
-    await save_answer(message, state, t, session, "bso", answer)
-
-
-@router.message(Registration.role, ANSWER)
-async def role_given(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    role = typed_text(message)
-    problem = typed_text_problem(t, role, limit=ROLE_MAX, letters_key="role_letters")
-    if problem is not None:
-        await reask(message, state, t, "role", reason=problem)
-        return
-    await save_answer(message, state, t, session, "role", role)
-
-
-@router.message(Registration.phone, Command("skip"))
-async def phone_skipped_by_command(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await save_answer(message, state, t, session, "phone", None)
-
-
-@router.callback_query(Registration.phone, RegistrationStep.filter(F.action == "skip"))
-async def phone_skipped_by_button(
-    callback: CallbackQuery, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await callback.answer()
-    await drop_buttons(callback)
-    await save_answer(callback, state, t, session, "phone", None)
-
-
-@router.message(Registration.phone, F.contact)
-async def phone_shared(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    assert message.contact is not None
-    await phone_text(message, message.contact.phone_number, state, t, session)
-
-
-@router.message(Registration.phone, ANSWER)
-async def phone_given(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await phone_text(message, message.text or "", state, t, session)
-
-
-async def phone_text(
-    message: Message, raw: str, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    try:
-        phone = parse_phone(raw)
-    except ValueError:
-        await reask(
-            message, state, t, "phone", reason=t("registration/errors/phone", typed=raw.strip())
-        )
-        return
-    await save_answer(message, state, t, session, "phone", phone)
-
-
-@router.message(Registration.states, ANSWER)
-async def states_given(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    text = message.text or ""
-    try:
-        known = split_states(text)
-        unknown: list[str] = []
-    except ValueError:
-        states = load_states()
-        parts = [part.strip() for part in re.split(r"[,;/|\n]", text) if part.strip()]
-        known, unknown = [], [part for part in parts if states.parse(part) is None]
-    if unknown:
-        await reask(
-            message,
-            state,
-            t,
-            "states",
-            reason=t("registration/errors/states_unknown", unknown=unknown),
-        )
-        return
-    if not known:
-        await reask(message, state, t, "states", reason=t("registration/errors/states_empty"))
-        return
-    await save_answer(message, state, t, session, "states", known)
-
-
-@router.message(Registration.commodities, ANSWER)
-async def commodities_given(
-    message: Message,
-    state: FSMContext,
-    t: LocalTexts,
-    session: AsyncSession,
-    commodities: Commodities,
-) -> None:
-    names = commodities.split(message.text or "")
-    if not names:
-        await reask(
-            message, state, t, "commodities", reason=t("registration/errors/commodities_empty")
-        )
-        return
-    too_long = [name for name in names if len(name) > COMMODITY_MAX]
-    if len(names) > COMMODITIES_MAX or too_long:
-        reason = t(
-            "registration/errors/commodities_too_many",
-            count=len(names),
-            limit=COMMODITIES_MAX,
-            length_limit=COMMODITY_MAX,
-            too_long=too_long,
-        )
-        await reask(message, state, t, "commodities", reason=reason)
-        return
-    await save_answer(message, state, t, session, "commodities", names)
-
-
-@router.callback_query(Registration.language, RegistrationStep.filter(F.action == "language"))
-async def language_picked(
-    callback: CallbackQuery,
-    callback_data: RegistrationStep,
-    state: FSMContext,
-    t: LocalTexts,
-    session: AsyncSession,
-) -> None:
-    await callback.answer()
-    if callback_data.value not in ("en", "hi"):
-        await reask(callback, state, t, "language", reason=t("registration/errors/language"))
-        return
-    await drop_buttons(callback)
-    await save_answer(callback, state, t, session, "language", callback_data.value)
-
-
-@router.message(Registration.language, ANSWER)
-async def language_typed(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    typed = (message.text or "").strip().casefold()
-    languages = {
-        "english": "en",
-        "en": "en",
-        "अंग्रेज़ी": "en",
-        "अंग्रेजी": "en",
-        "hindi": "hi",
-        "hi": "hi",
-        "हिन्दी": "hi",
-        "हिंदी": "hi",
-    }
-    if typed not in languages:
-        await reask(message, state, t, "language", reason=t("registration/errors/language"))
-        return
-    await save_answer(message, state, t, session, "language", languages[typed])
-
-
-# --- summary, edit, confirm -----------------------------------------------------------------
-
-
-@router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "edit"))
-async def edit_field(
-    callback: CallbackQuery,
-    callback_data: RegistrationStep,
-    state: FSMContext,
-    t: LocalTexts,
-    session: AsyncSession,
-) -> None:
-    await callback.answer()
-    if callback_data.value not in FIELDS:
-        return
-    await drop_buttons(callback)
-    await state.update_data(editing=True)
-    await ask(callback, state, t, callback_data.value, session=session)
-
-
-@router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "confirm"))
-async def confirmed(
-    callback: CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    person: Person,
-    bot: Bot,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    data = await state.get_data()
-    answers = data.get("answers", {})
-    if set(FIELDS) - set(answers):
-        await callback.answer()
-        return
-    await callback.answer()
-    await drop_buttons(callback)
-
-    registrant = await registrant_in_community(session, person, data.get("community_id"))
-    bso_answer = answers["bso"]
-    bso = None
-    if bso_answer["id"] is not None:
-        bso = await people.get_bso(session, registrant.community_id, bso_answer["id"])
-        if bso is None:
-            # The BSO was removed while the form was open: ask again rather than save without one.
-            await state.update_data(editing=True)
-            await ask(callback, state, texts.bind(answers["language"]), "bso", session=session)
-            return
-
-    registrant.name = answers["name"]
-    registrant.bso_id = bso.id if bso else None
-    registrant.proposed_bso_name = None if bso else bso_answer["name"]
-    registrant.bso_role = answers["role"]
-    registrant.phone = answers["phone"]
-    registrant.states = answers["states"]
-    registrant.commodities = answers["commodities"]
-    registrant.locale = answers["language"]
-    registrant.consent_at = utcnow()
-    registrant.status = "pending"
-    registrant.registered_via_chat_id = data.get("via_chat_id")
-    await session.commit()
-    # The joined `bso` relationship still contains the BSO loaded before the change.
-    await session.refresh(registrant, ["bso"])
-    await state.clear()
-    log.info("person %s registered, pending approval", registrant.id)
-
-    t = texts.bind(registrant.locale)
-    await reply(callback, t("registration/submitted"))
-    await approvals.notify_facilitators(bot, texts, settings, session, registrant)
-
-
-@router.callback_query(Registration.confirm, RegistrationStep.filter(F.action == "cancel"))
-async def cancelled_from_summary(callback: CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
-    await callback.answer()
-    await drop_buttons(callback)
-    await state.clear()
-    await reply(callback, t("common/cancelled"))
-
-
-@router.message(Registration.confirm, ANSWER)
-async def confirm_typed(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await message.answer(t("registration/confirm_press_button"))
-    await show_summary(message, state, t)
-
-
-async def registrant_in_community(
-    session: AsyncSession, person: Person, community_id: int | None
-) -> Person:
-    if community_id is None or community_id == person.community_id:
-        return person
-    other = await people.get_person(session, community_id, person.telegram_id)
-    return other or person
-
-
-# --- anything else arriving mid-form --------------------------------------------------------
-
-
-@router.message(StateFilter(Registration), Command("skip"))
-async def skip_not_allowed(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await reask_current(message, state, t, session, "not_optional")
-
-
-@router.message(StateFilter(Registration), F.text.startswith("/"))
-async def command_mid_form(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await reask_current(message, state, t, session, "command_mid_form")
-
-
-@router.message(StateFilter(Registration))
-async def not_text(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await reask_current(message, state, t, session, "not_text")
-
-
-@router.edited_message(StateFilter(Registration))
-async def edited_mid_form(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession
-) -> None:
-    await reask_current(message, state, t, session, "edited")
-
-
-@router.callback_query(StateFilter(Registration), RegistrationStep.filter())
-async def stale_button(callback: CallbackQuery, t: LocalTexts) -> None:
-    await callback.answer(t.alert("registration/errors/stale_button"), show_alert=True)
+    await start_form(REGISTRATION_FLOW, message, state, context)
 
 
 @router.callback_query(RegistrationStep.filter())
-async def button_after_form(callback: CallbackQuery, t: LocalTexts) -> None:
+async def button_after_consent(callback: CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
+    """Answer a registration button that does not apply now, such as consent pressed mid-form."""
+    if await state.get_state() in (FORM_STATE, Registration.consent.state):
+        await callback.answer(t.alert("forms/stale"), show_alert=True)
+        return
     await callback.answer(t.alert("registration/errors/form_closed"), show_alert=True)
     await drop_buttons(callback)
-
-
-def typed_text(message: Message) -> str:
-    """Return the message text on one line, as the form fields clean it.
-
-    Control characters (NUL included, which PostgreSQL rejects in text) become spaces.
-    Format characters such as the zero-width joiner stay, because Devanagari needs them.
-    """
-    return clean_line(message.text or "")
-
-
-def typed_text_problem(t: LocalTexts, text: str, *, limit: int, letters_key: str) -> Markup | None:
-    """Return why a typed name or role cannot be used, or None when it can."""
-    if not any(char.isalpha() for char in text):
-        return t(f"registration/errors/{letters_key}")
-    if len(text) > limit:
-        return t("registration/errors/too_long", limit=limit, length=len(text))
-    return None
-
-
-async def reask_current(
-    message: Message, state: FSMContext, t: LocalTexts, session: AsyncSession, reason_key: str
-) -> None:
-    field = await current_field(state)
-    await reask(
-        message, state, t, field, reason=t(f"registration/errors/{reason_key}"), session=session
-    )
-
-
-async def current_field(state: FSMContext) -> str:
-    current = await state.get_state()
-    return (current or "").rsplit(":", 1)[-1]
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-
-async def save_answer(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    t: LocalTexts,
-    session: AsyncSession,
-    field: str,
-    value: Any,
-) -> None:
-    """Store one answer, then ask the next unanswered question, or show the summary."""
-    data = await state.get_data()
-    answers = dict(data.get("answers", {}))
-    answers[field] = value
-    await state.update_data(answers=answers)
-
-    if field == "language":
-        t = t.texts.bind(value)
-    if data.get("editing") or set(FIELDS) <= set(answers):
-        await state.update_data(editing=False)
-        await state.set_state(Registration.confirm)
-        await show_summary(event, state, t)
-        return
-    next_field = FIELDS[FIELDS.index(field) + 1]
-    await ask(event, state, t, next_field, session=session)
-
-
-async def ask(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    t: LocalTexts,
-    field: str,
-    *,
-    session: AsyncSession | None = None,
-    reason: str | None = None,
-) -> None:
-    """Ask the question of `field`, with the buttons it offers."""
-    if field in FIELD_STATES:
-        await state.set_state(FIELD_STATES[field])
-    keyboard = InlineKeyboardBuilder()
-    if field == "bso" and session is not None:
-        data = await state.get_data()
-        for bso in await people.list_bsos(session, data["community_id"]):
-            keyboard.button(
-                text=bso.short_name or bso.name,
-                callback_data=RegistrationStep(action="bso", value=str(bso.id)),
-            )
-        keyboard.adjust(2)
-        keyboard.row(
-            button(t.label("registration", "bso_not_listed"), RegistrationStep(action="bso_new"))
-        )
-    elif field == "phone":
-        keyboard.button(
-            text=t.label("registration", "skip"), callback_data=RegistrationStep(action="skip")
-        )
-    elif field == "language":
-        keyboard.button(
-            text=t.label("registration", "english"),
-            callback_data=RegistrationStep(action="language", value="en"),
-        )
-        keyboard.button(
-            text=t.label("registration", "hindi"),
-            callback_data=RegistrationStep(action="language", value="hi"),
-        )
-    markup = keyboard.as_markup() if keyboard.buttons else None
-    text = t(f"registration/ask_{field}", reason=reason)
-    await reply(event, text, reply_markup=markup)
-
-
-async def reask(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    t: LocalTexts,
-    field: str,
-    *,
-    reason: str,
-    session: AsyncSession | None = None,
-) -> None:
-    """Say what was wrong with the answer and ask the same question again."""
-    if field in ("consent", "confirm", ""):
-        await reply(event, reason)
-        if field == "confirm":
-            await show_summary(event, state, t)
-        elif field == "consent":
-            await reply(event, t("registration/consent_press_button"))
-        return
-    if field == "bso_new":
-        await reply(event, t("registration/ask_bso_new", reason=reason))
-        return
-    await ask(event, state, t, field, session=session, reason=reason)
-
-
-async def show_summary(event: Message | CallbackQuery, state: FSMContext, t: LocalTexts) -> None:
-    answers = (await state.get_data()).get("answers", {})
-    keyboard = InlineKeyboardBuilder()
-    for field in FIELDS:
-        keyboard.button(
-            text=t.label("registration", f"edit_{field}"),
-            callback_data=RegistrationStep(action="edit", value=field),
-        )
-    keyboard.adjust(2)
-    keyboard.row(
-        button(t.label("registration", "confirm"), RegistrationStep(action="confirm")),
-        button(t.label("registration", "cancel"), RegistrationStep(action="cancel")),
-    )
-    await reply(
-        event, t("registration/summary", answers=answers), reply_markup=keyboard.as_markup()
-    )
-
-
-async def reply(
-    event: Message | CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
-    message = event.message if isinstance(event, CallbackQuery) else event
-    if isinstance(message, Message):
-        await message.answer(text, reply_markup=reply_markup)

@@ -22,6 +22,8 @@ TELEGRAM_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
 # Button blocks whose English text is only a proper name, so the Hindi keeps it as it is.
 UNTRANSLATED_BLOCKS = {
     ("registration", "english"),
+    # The abbreviation BSO is used as it is in Hindi too.
+    ("registration", "bso"),
     # A tick or a pencil around a label that is itself translated.
     ("forms", "ticked"),
     ("forms", "unticked"),
@@ -70,7 +72,6 @@ ALERT_TEMPLATES = [
     ("progress/report_gone", {}),
     ("registration/decision_unknown", {}),
     ("registration/errors/form_closed", {}),
-    ("registration/errors/stale_button", {}),
     ("registration/decision_already", {"person": {"name": "N" * 40, "status": "deleted"}}),
 ]
 ALERT_MAX = 200

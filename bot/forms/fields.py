@@ -66,11 +66,15 @@ __all__ = [
 # --- Text -------------------------------------------------------------------------------
 
 
-def _check_text(value: str, answer: str, min_length: int, max_length: int) -> str:
+def _check_text(
+    value: str, answer: str, min_length: int, max_length: int, *, letters_required: bool = False
+) -> str:
     if not value:
         raise FieldError("empty")
     if not has_letter_or_digit(value):
         raise FieldError("text_no_letters", typed=typed(answer))
+    if letters_required and not any(char.isalpha() for char in value):
+        raise FieldError("text_letters_required", typed=typed(answer))
     # Lengths count code points. Telegram counts UTF-16 units, which differ only for
     # characters outside the Basic Multilingual Plane, such as emoji.
     if len(value) < min_length:
@@ -94,13 +98,24 @@ class _TextJson:
 
 @dataclass(frozen=True, kw_only=True)
 class ShortText(_TextJson, Field[str]):
-    """One line of text, such as a name: spaces collapsed, control characters as spaces."""
+    """One line of text, such as a name: spaces collapsed, control characters as spaces.
+
+    With `letters_required`, an answer of only digits and symbols, such as "12345", is
+    rejected too, because a name or a job title needs a letter.
+    """
 
     max_length: int = 200
     min_length: int = 1
+    letters_required: bool = False
 
     def parse(self, text: str, *, today: dt.date, locale: str) -> str:
-        return _check_text(clean_line(text), text, self.min_length, self.max_length)
+        return _check_text(
+            clean_line(text),
+            text,
+            self.min_length,
+            self.max_length,
+            letters_required=self.letters_required,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -410,6 +410,24 @@ class UserActions:
         }
         return self._user_message(user, chat, {"voice": voice}, thread_id=thread_id)
 
+    async def send_contact(
+        self: SandboxServer,
+        user: SandboxUser,
+        chat: SandboxChat,
+        phone_number: str,
+        *,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Share user's own contact card, as Telegram sends it with the person's user id."""
+        contact: dict[str, Any] = {
+            "phone_number": phone_number,
+            "first_name": user.first_name,
+            "user_id": user.id,
+        }
+        if user.last_name:
+            contact["last_name"] = user.last_name
+        return self._user_message(user, chat, {"contact": contact}, thread_id=thread_id)
+
     async def forward_text(
         self: SandboxServer,
         user: SandboxUser,
@@ -461,6 +479,26 @@ class UserActions:
         if not sent:
             raise SandboxError(f"{user.name} has sent no message in chat {chat.id}")
         return max(sent)
+
+    def question_for(
+        self: SandboxServer, user: SandboxUser, chat: SandboxChat, thread_id: int | None = None
+    ) -> int:
+        """Return the id of the bot message that `user` would answer with a reply in `chat`.
+
+        That is the bot's latest message replying to one of the user's messages (a form
+        question in a group), or else the bot's latest message there. Raise SandboxError
+        when the bot has sent nothing in the chat.
+        """
+        own = {
+            message_id
+            for (chat_id, message_id), message in self._messages.items()
+            if chat_id == chat.id and message.get("from", {}).get("id") == user.id
+        }
+        sent = self.bot_messages(chat, thread_id=thread_id)
+        if not sent:
+            raise SandboxError(f"The bot has sent no message in chat {chat.id} to reply to")
+        addressed = [message for message in sent if message.reply_to_message_id in own]
+        return (addressed or sent)[-1].message_id
 
     def _add_caption(self: SandboxServer, content: dict[str, Any], caption: str | None) -> None:
         if not caption:

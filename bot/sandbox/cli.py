@@ -22,6 +22,8 @@ Type a message or a command (/start, /register, /buyers onion) and press Enter.
   :group "TITLE"        talk in a group (created on first use, with the bot added)
   :forum "TITLE" "TOPIC" talk in a topic of a forum supergroup
   :file PATH            send a document, e.g. :file bot/sandbox/demo/buyers_messy.csv
+  :reply TEXT           reply to the bot's latest question to you here (in a group the
+                        bot sees only commands and replies to its own messages)
   :sticker              send a sticker
   :help                 this help
   :quit                 leave (Ctrl-D works too)
@@ -146,6 +148,15 @@ class Conversation:
                 path.read_bytes(),
                 filename=path.name,
                 thread_id=self.thread_id,
+            )
+        elif line.startswith(":reply "):
+            question = self.server.question_for(self.user, self.chat, self.thread_id)
+            await self.server.send_text(
+                self.user,
+                self.chat,
+                line.removeprefix(":reply "),
+                thread_id=self.thread_id,
+                reply_to_message_id=question,
             )
         elif line == ":sticker":
             await self.server.send_sticker(self.user, self.chat, thread_id=self.thread_id)

@@ -10,6 +10,12 @@
     @asha private: file docs/buyers.csv             (send a document)
     @asha private: photo PATH | sticker | voice     (other kinds of message)
     @asha private: edit NEW TEXT                    (edit asha's latest message there)
+    @asha group "CoP": reply TEXT                   (reply to the bot's latest question to
+                                                     asha there; in groups the bot sees
+                                                     only replies to its messages)
+    demo members                                    (add the sandbox's demo PoCs ravi and
+                                                     meena, their entries and actions, and
+                                                     the CoP-wide group "CoP-wide group")
     @asha private ? TEXT                            (expect TEXT in the bot's reply)
     @asha private ?! TEXT                           (expect TEXT not to be there)
     clock +3d | clock +2h | clock 2026-12-07 10:00  (move the bot's clock)
@@ -154,6 +160,11 @@ class ScriptPlayer:
         if line.startswith("clock "):
             self.move_clock(line)
             return
+        if line == "demo members":
+            from bot.sandbox.demo_members import load_demo_members
+
+            await load_demo_members(self.harness)
+            return
         match = ACTION.match(line)
         if match is None:
             raise ScriptError(f"cannot read {line!r}; see the examples in docs/scripts/")
@@ -245,6 +256,15 @@ class ScriptPlayer:
             await self.server.send_sticker(user, chat, thread_id=thread_id)
         elif rest == "voice":
             await self.server.send_voice(user, chat, thread_id=thread_id)
+        elif rest.startswith("reply "):
+            question = self.server.question_for(user, chat, thread_id)
+            await self.server.send_text(
+                user,
+                chat,
+                rest.removeprefix("reply "),
+                thread_id=thread_id,
+                reply_to_message_id=question,
+            )
         elif rest.startswith("edit "):
             message_id = self.server.last_user_message_id(user, chat)
             if message_id is None:

@@ -15,13 +15,44 @@ from storage.models import GroupChat, Person
 TEXTS = Texts()
 
 
-def label(feature: str, key: str, locale: str = "en", /) -> str:
-    return TEXTS.label(locale, feature, key)
+def label(feature: str, key: str, locale: str = "en", /, **context: object) -> str:
+    return TEXTS.label(locale, feature, key, **context)
 
 
 def render(template: str, locale: str = "en", /, **context: object) -> Markup:
     """Render a message template as the bot does; Markup, so a nested reason is not escaped twice."""
     return TEXTS.render(locale, template, **context)
+
+
+def question(
+    template: str,
+    locale: str = "en",
+    /,
+    *,
+    reason: Markup | None = None,
+    notes: tuple[Markup, ...] = (),
+    optional: bool = False,
+    can_go_back: bool = True,
+) -> Markup:
+    """Render a form question as the form runner sends it in private chat, not while editing."""
+    return render(
+        "forms/ask",
+        locale,
+        notes=list(notes),
+        reason=reason,
+        question=render(template, locale),
+        current_answer=None,
+        optional=optional,
+        editing=False,
+        multi=False,
+        can_go_back=can_go_back,
+        in_group=False,
+    )
+
+
+def error(code: str, locale: str = "en", /, **params: object) -> Markup:
+    """Render the reason a form gives for an invalid answer (a FieldError code)."""
+    return render(f"forms/errors/{code}", locale, **params)
 
 
 async def say(
@@ -103,7 +134,7 @@ async def register(
     answers = answers or Answers()
     summary = await fill_form(harness, user, answers, via_group=via_group)
     assert summary.buttons, f"expected the summary with buttons, got: {summary.text}"
-    await tap(harness, user, label("registration", "confirm", answers.language))
+    await tap(harness, user, label("forms", "confirm", answers.language))
     return harness.server.last_bot_message(harness.server.private_chat(harness.facilitator))
 
 

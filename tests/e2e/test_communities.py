@@ -69,7 +69,7 @@ async def test_registration_joins_group_community(harness: SandboxHarness) -> No
     await say(harness, ravi, "Bihar")
     await say(harness, ravi, "aloo")
     await tap(harness, ravi, label("registration", "english"))
-    await tap(harness, ravi, label("registration", "confirm"))
+    await tap(harness, ravi, label("forms", "confirm"))
 
     assert harness.app is not None
     async with harness.app.sessionmaker() as session:

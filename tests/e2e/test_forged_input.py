@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import Answers, label, load_person, register, render, say, tap
+from e2e_helpers import (
+    Answers,
+    callback_answer_for,
+    label,
+    load_person,
+    question,
+    register,
+    render,
+    say,
+    tap,
+)
 from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
+from handlers.callbacks import FormButton
 from storage import people
 from storage.models import Person
 
@@ -60,7 +71,7 @@ async def test_control_characters_become_spaces(harness: SandboxHarness) -> None
     await say(harness, asha, "onion")
 
     summary = await tap(harness, asha, label("registration", "english"))
-    await tap(harness, asha, label("registration", "confirm"))
+    await tap(harness, asha, label("forms", "confirm"))
 
     person = await load_person(harness, asha)
     assert "Asha Patil" in summary.text
@@ -99,4 +110,30 @@ async def test_forget_erases_every_community(harness: SandboxHarness) -> None:
     assert all(row.phone is None for row in rows)
     assert all(row.proposed_bso_name is None for row in rows)
     assert all(row.status == "new" for row in rows)
+    assert harness.errors == []
+
+
+async def test_forged_bso_button_rejected(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    chat = server.private_chat(asha)
+    await say(harness, asha, "/start")
+    await tap(harness, asha, label("registration", "agree"))
+    bso_question = await say(harness, asha, "Asha Patil")
+    pradan = next(
+        button for row in bso_question.buttons for button in row if button.text == "PRADAN"
+    )
+    assert pradan.callback_data is not None
+    genuine = FormButton.unpack(pradan.callback_data)
+    forged = FormButton(flow=genuine.flow, action="choose", value="b99999", version=genuine.version)
+
+    update = await server.press_data(asha, chat, bso_question.message_id, forged.pack())
+    await server.wait_idle()
+
+    answer = callback_answer_for(harness, update)
+    assert answer is not None
+    assert answer["text"] == str(render("forms/stale"))
+    assert answer["show_alert"] is True
+    role_question = await tap(harness, asha, "PRADAN")
+    assert role_question.html == question("registration/q_role")
     assert harness.errors == []

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
-from e2e_helpers import Answers, fill_form, label, load_person, render, say, tap
+import pytest
+from e2e_helpers import Answers, error, fill_form, label, load_person, question, render, say, tap
+from markupsafe import Markup
 
+from bot.forms import FieldError, StateList
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import SandboxUser
+
+NAME = "registration/q_name"
+PHONE = "registration/q_phone"
+TITLE = "Registration"
 
 
 async def open_form_at_name(harness: SandboxHarness, user: SandboxUser) -> None:
@@ -22,10 +30,10 @@ async def open_form_at_phone(harness: SandboxHarness, user: SandboxUser) -> None
     await say(harness, user, "programme manager")
 
 
-def ask(field: str, reason_name: str, **context: object) -> str:
-    return render(
-        f"registration/ask_{field}", reason=render(f"registration/errors/{reason_name}", **context)
-    )
+def name_question(*, reason: Markup | None = None, note: Markup | None = None) -> Markup:
+    """The first question, which has no /back."""
+    notes = (note,) if note is not None else ()
+    return question(NAME, reason=reason, notes=notes, can_go_back=False)
 
 
 async def test_name_without_letters_reasked(harness: SandboxHarness) -> None:
@@ -34,7 +42,7 @@ async def test_name_without_letters_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "12345 !!")
 
-    assert reply.html == ask("name", "name_letters")
+    assert reply.html == name_question(reason=error("text_letters_required", typed="12345 !!"))
 
 
 async def test_name_too_long_reasked(harness: SandboxHarness) -> None:
@@ -43,7 +51,7 @@ async def test_name_too_long_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "A" * 101)
 
-    assert reply.html == ask("name", "too_long", limit=100, length=101)
+    assert reply.html == name_question(reason=error("text_too_long", maximum=100, length=101))
 
 
 async def test_name_sticker_reasked(harness: SandboxHarness) -> None:
@@ -54,7 +62,9 @@ async def test_name_sticker_reasked(harness: SandboxHarness) -> None:
     await server.send_sticker(asha, server.private_chat(asha))
     await server.wait_idle()
 
-    assert server.last_bot_message(server.private_chat(asha)).html == ask("name", "not_text")
+    assert server.last_bot_message(server.private_chat(asha)).html == name_question(
+        note=render("forms/not_expected", kind="sticker")
+    )
 
 
 async def test_name_photo_reasked(harness: SandboxHarness) -> None:
@@ -65,7 +75,9 @@ async def test_name_photo_reasked(harness: SandboxHarness) -> None:
     await server.send_photo(asha, server.private_chat(asha), b"\xff\xd8\xff\xe0 jpeg")
     await server.wait_idle()
 
-    assert server.last_bot_message(server.private_chat(asha)).html == ask("name", "not_text")
+    assert server.last_bot_message(server.private_chat(asha)).html == name_question(
+        note=render("forms/not_expected", kind="photo")
+    )
 
 
 async def test_command_mid_form_reasked(harness: SandboxHarness) -> None:
@@ -74,7 +86,9 @@ async def test_command_mid_form_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "/buyers onion")
 
-    assert reply.html == ask("name", "command_mid_form")
+    assert reply.html == name_question(
+        note=render("forms/unexpected_command", command="buyers", title=TITLE)
+    )
     assert harness.errors == []
 
 
@@ -87,7 +101,9 @@ async def test_edited_message_mid_form_reasked(harness: SandboxHarness) -> None:
     await server.edit_text(asha, chat, server.last_user_message_id(asha, chat), "director")
     await server.wait_idle()
 
-    assert server.last_bot_message(chat).html == ask("phone", "edited")
+    assert server.last_bot_message(chat).html == question(
+        PHONE, notes=(render("forms/not_expected", kind="edited"),), optional=True
+    )
     person = await load_person(harness, asha)
     assert person is not None
     assert person.bso_role is None
@@ -99,7 +115,7 @@ async def test_skip_required_question_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "/skip")
 
-    assert reply.html == ask("name", "not_optional")
+    assert reply.html == name_question(note=render("forms/not_optional"))
 
 
 async def test_invalid_phone_reasked(harness: SandboxHarness) -> None:
@@ -108,8 +124,14 @@ async def test_invalid_phone_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "call me maybe")
 
-    assert reply.html == ask("phone", "phone", typed="call me maybe")
-    assert reply.button_texts() == [label("registration", "skip")]
+    assert reply.html == question(
+        PHONE, reason=error("phone_invalid", typed="call me maybe"), optional=True
+    )
+    assert reply.button_texts() == [
+        label("forms", "back"),
+        label("forms", "skip"),
+        label("forms", "cancel"),
+    ]
 
 
 async def test_short_phone_reasked(harness: SandboxHarness) -> None:
@@ -118,7 +140,9 @@ async def test_short_phone_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "12345")
 
-    assert reply.html == ask("phone", "phone", typed="12345")
+    assert reply.html == question(
+        PHONE, reason=error("phone_invalid", typed="12345"), optional=True
+    )
 
 
 async def test_unknown_state_reasked(harness: SandboxHarness) -> None:
@@ -128,7 +152,11 @@ async def test_unknown_state_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "Maharashtra, Narnia")
 
-    assert reply.html == ask("states", "states_unknown", unknown=["Narnia"])
+    with pytest.raises(FieldError) as caught:
+        StateList().parse("Maharashtra, Narnia", today=dt.date.today(), locale="en")
+    reason = error(caught.value.code, **caught.value.params)
+    assert reason.striptags().startswith("“Narnia” is not an Indian state")
+    assert reply.html == question("registration/q_states", reason=reason)
 
 
 async def test_unknown_bso_typed_reasked(harness: SandboxHarness) -> None:
@@ -138,7 +166,9 @@ async def test_unknown_bso_typed_reasked(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "Zyxwv Trust")
 
-    assert reply.html == ask("bso", "bso_not_found", typed="Zyxwv Trust")
+    assert reply.html == question(
+        "registration/q_bso", reason=error("bso_not_found", typed="Zyxwv Trust")
+    )
     assert label("registration", "bso_not_listed") in reply.button_texts()
 
 
@@ -160,8 +190,10 @@ async def test_text_at_summary_shows_summary_again(harness: SandboxHarness) -> N
     await say(harness, asha, "ok")
 
     messages = server.bot_messages(server.private_chat(asha))[before:]
-    assert messages[0].html == render("registration/confirm_press_button")
-    assert label("registration", "confirm") in messages[1].button_texts()
+    assert len(messages) == 1
+    assert messages[0].html.startswith(render("forms/not_expected", kind="text"))
+    assert "Asha Patil" in messages[0].text
+    assert label("forms", "confirm") in messages[0].button_texts()
 
 
 async def test_stale_bso_button_rejected(harness: SandboxHarness) -> None:
@@ -178,19 +210,23 @@ async def test_stale_bso_button_rejected(harness: SandboxHarness) -> None:
     await server.press_data(asha, chat, bso_question.message_id, baif.callback_data)
     await server.wait_idle()
 
-    assert server.callback_answers[-1]["text"] == str(render("registration/errors/stale_button"))
+    assert server.callback_answers[-1]["text"] == str(render("forms/stale"))
+    assert server.callback_answers[-1]["show_alert"] is True
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.bso_id is None
     assert harness.errors == []
 
 
 async def test_edit_from_summary_returns_to_summary(harness: SandboxHarness) -> None:
     asha = harness.server.user("asha")
     await fill_form(harness, asha, Answers())
-    await tap(harness, asha, label("registration", "edit_name"))
+    await tap(harness, asha, label("forms", "edit", field=label("registration", "name")))
 
     summary = await say(harness, asha, "Asha R. Patil")
 
     assert "Asha R. Patil" in summary.text
-    assert label("registration", "confirm") in summary.button_texts()
+    assert label("forms", "confirm") in summary.button_texts()
 
 
 async def test_declined_consent_saves_nothing(harness: SandboxHarness) -> None:
@@ -231,10 +267,10 @@ async def test_cancel_at_phone_saves_nothing(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "/cancel")
 
-    assert reply.html == render("common/cancelled")
+    assert reply.html == render("forms/cancelled", title=TITLE)
     await assert_nothing_saved(harness, asha)
     after = await say(harness, asha, "98765 43210")
-    assert after.html != render("registration/ask_states", reason=None)
+    assert after.html == render("common/not_understood")
 
 
 async def test_cancel_at_summary_saves_nothing(harness: SandboxHarness) -> None:
@@ -243,7 +279,7 @@ async def test_cancel_at_summary_saves_nothing(harness: SandboxHarness) -> None:
 
     reply = await say(harness, asha, "/cancel")
 
-    assert reply.html == render("common/cancelled")
+    assert reply.html == render("forms/cancelled", title=TITLE)
     await assert_nothing_saved(harness, asha)
 
 
@@ -251,9 +287,9 @@ async def test_cancel_button_at_summary_saves_nothing(harness: SandboxHarness) -
     asha = harness.server.user("asha")
     await fill_form(harness, asha, Answers())
 
-    reply = await tap(harness, asha, label("registration", "cancel"))
+    reply = await tap(harness, asha, label("forms", "cancel"))
 
-    assert reply.html == render("common/cancelled")
+    assert reply.html == render("forms/cancelled", title=TITLE)
     await assert_nothing_saved(harness, asha)
     assert harness.errors == []
 
@@ -272,11 +308,11 @@ async def test_names_escaped_in_summary_and_review(harness: SandboxHarness) -> N
     ravi = server.user("ravi", first_name="<i>R&D</i> 🚜")  # and no username
     summary = await fill_form(harness, ravi, Answers(name=tricky, role="head <of> R&D"))
 
-    assert f"Name: {tricky}" in summary.text
+    assert f"{label('registration', 'name')}: {tricky}" in summary.text
     assert html.escape(tricky, quote=False) in summary.html
     assert "head <of> R&D" in summary.text
 
-    await tap(harness, ravi, label("registration", "confirm"))
+    await tap(harness, ravi, label("forms", "confirm"))
     review = server.last_bot_message(server.private_chat(harness.facilitator))
     person = await load_person(harness, ravi)
     assert person is not None
@@ -300,5 +336,36 @@ async def test_new_bso_name_escaped(harness: SandboxHarness) -> None:
 
     role_question = await say(harness, asha, "Seva <Trust> & Co")
 
-    assert role_question.html == render("registration/ask_role", reason=None)
+    assert role_question.html == question("registration/q_role")
+    assert harness.errors == []
+
+
+async def test_back_returns_to_new_bso_name(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_name(harness, asha)
+    await say(harness, asha, "Asha Patil")
+    await tap(harness, asha, label("registration", "bso_not_listed"))
+    await say(harness, asha, "Gram Vikas Trust")
+
+    reply = await say(harness, asha, "/back")
+
+    assert reply.html == render(
+        "forms/ask",
+        notes=[],
+        reason=None,
+        question=render("registration/q_bso_new"),
+        current_answer="Gram Vikas Trust",
+        optional=False,
+        editing=False,
+        multi=False,
+        can_go_back=True,
+        in_group=False,
+    )
+    role_question = await say(harness, asha, "Gram Vikas Trust, Odisha")
+    assert role_question.html == question("registration/q_role")
+    new_name_again = await say(harness, asha, "/back")
+    assert "Gram Vikas Trust, Odisha" in new_name_again.text
+    bso_question = await say(harness, asha, "/back")
+    assert render("registration/q_bso") in bso_question.html
+    assert label("registration", "bso_not_listed") in bso_question.button_texts()
     assert harness.errors == []

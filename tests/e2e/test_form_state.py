@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from e2e_helpers import label, render, say, tap
+from e2e_helpers import label, question, say, tap
 
 from bot.config import load_settings
 from bot.sandbox.harness import SandboxHarness
@@ -52,7 +52,7 @@ async def test_form_survives_restart_in_redis(redis_harness: SandboxHarness) -> 
     await redis_harness.start_bot()
     reply = await tap(redis_harness, asha, "PRADAN")
 
-    assert reply.html == render("registration/ask_role", reason=None)
+    assert reply.html == question("registration/q_role")
     assert redis_harness.errors == []
 
 
@@ -66,5 +66,5 @@ async def test_form_survives_restart_in_database(harness: SandboxHarness) -> Non
     await harness.start_bot()
     reply = await tap(harness, asha, "PRADAN")
 
-    assert reply.html == render("registration/ask_role", reason=None)
+    assert reply.html == question("registration/q_role")
     assert harness.errors == []

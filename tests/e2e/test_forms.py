@@ -803,3 +803,44 @@ async def short_ttl_harness(
     await started.start()
     yield started
     await started.stop()
+
+
+async def test_command_after_expiry_runs(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    chat = harness.server.private_chat(asha)
+    await say(harness, asha, "/ask")
+    harness.clock.advance(dt.timedelta(hours=49))
+
+    await harness.server.send_text(asha, chat, "/give")
+    await harness.server.wait_idle()
+
+    replies = harness.server.bot_messages(chat)[-2:]
+    assert replies[0].html == render(
+        "forms/expired", title=render("asks/ask/title"), command="/ask"
+    )
+    assert contains(replies[1], "asks/give/q_theme")
+    data = await form_data_of(harness, asha, chat)
+    assert data["flow"] == "give"
+    assert harness.errors == []
+
+
+async def test_button_mid_form_keeps_open_form(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    chat = harness.server.private_chat(asha)
+    await fill_to_summary(harness, asha)
+    await tap(harness, asha, label("forms", "confirm"))
+    entry_list = await say(harness, asha, "/mine")
+    entry = await press_on(harness, asha, chat, entry_list, entry_list.button_texts()[0])
+    assert entry is not None
+    opened = harness.server.last_bot_message(chat)
+    await say(harness, asha, "/give")
+    await tap(harness, asha, label("themes", "finance"))
+
+    await press_on(harness, asha, chat, opened, label("asks/mine", "edit"))
+
+    note = harness.server.last_bot_message(chat)
+    assert note.html == render("forms/finish_first", title=render("asks/give/title"))
+    data = await form_data_of(harness, asha, chat)
+    assert data["flow"] == "give"
+    assert "theme" in data["form"]["answers"]
+    assert harness.errors == []

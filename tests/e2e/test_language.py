@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from e2e_helpers import label, render, say, tap
+from e2e_helpers import label, question, render, say, tap
 
 from bot.sandbox.harness import SandboxHarness
 
@@ -15,8 +15,8 @@ async def test_switch_to_hindi_at_consent(harness: SandboxHarness) -> None:
     assert consent.html == render("registration/consent", "hi")
     assert label("registration", "agree", "hi") in consent.button_texts()
 
-    question = await tap(harness, asha, label("registration", "agree", "hi"))
-    assert question.html == render("registration/ask_name", "hi", reason=None)
+    name_question = await tap(harness, asha, label("registration", "agree", "hi"))
+    assert name_question.html == question("registration/q_name", "hi", can_go_back=False)
     assert harness.errors == []
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
+import pytest
 from e2e_helpers import (
     Answers,
     decide,
@@ -11,13 +13,19 @@ from e2e_helpers import (
     fill_form,
     label,
     load_person,
+    question,
     register,
     render,
     say,
     tap,
 )
+from sqlalchemy import delete
 
 from bot.sandbox.harness import SandboxHarness
+from bot.sandbox.models import BotMessage, SandboxUser
+from handlers import registration
+from storage import people
+from storage.models import Bso
 
 
 async def test_registration_private_then_approved(harness: SandboxHarness) -> None:
@@ -96,18 +104,41 @@ async def test_registration_skip_phone_button(harness: SandboxHarness) -> None:
     await tap(harness, asha, "PRADAN")
     await say(harness, asha, "FPO coordinator")
 
-    states_question = await tap(harness, asha, label("registration", "skip"))
+    states_question = await tap(harness, asha, label("forms", "skip"))
 
-    assert states_question.html == render("registration/ask_states", reason=None)
+    assert states_question.html == question("registration/q_states")
     summary = await fill_form_rest(harness, asha)
-    assert "Phone: not given" in summary.text
+    assert "Phone: skipped" in summary.text
+    await tap(harness, asha, label("forms", "confirm"))
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.status == "pending"
+    assert person.phone is None
     assert harness.errors == []
 
 
-async def fill_form_rest(harness: SandboxHarness, user) -> object:
+async def fill_form_rest(harness: SandboxHarness, user: SandboxUser) -> BotMessage:
+    """Answer states, commodities and language; return the summary."""
     await say(harness, user, "Bihar")
     await say(harness, user, "potato")
     return await tap(harness, user, label("registration", "english"))
+
+
+async def open_form_at_bso(harness: SandboxHarness, user: SandboxUser) -> BotMessage:
+    """Agree and answer the name; return the BSO question."""
+    await say(harness, user, "/start")
+    await tap(harness, user, label("registration", "agree"))
+    return await say(harness, user, "Asha Patil")
+
+
+async def add_bso(harness: SandboxHarness, name: str, short_name: str | None = None) -> int:
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        community = await people.ensure_community(
+            session, name=harness.app.settings.community_name, timezone="Asia/Kolkata"
+        )
+        bso = await people.ensure_bso(session, community.id, name, short_name)
+        return bso.id
 
 
 async def test_registration_typed_bso_fuzzy(harness: SandboxHarness) -> None:
@@ -118,7 +149,27 @@ async def test_registration_typed_bso_fuzzy(harness: SandboxHarness) -> None:
 
     role_question = await say(harness, asha, "Pradan")
 
-    assert role_question.html == render("registration/ask_role", reason=None)
+    assert role_question.html == question("registration/q_role")
+
+
+async def test_registration_misspelt_bso_matched(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_bso(harness, asha)
+
+    role_question = await say(harness, asha, "Pradhan")
+
+    assert role_question.html == question("registration/q_role")
+    await say(harness, asha, "director")
+    await say(harness, asha, "/skip")
+    summary = await fill_form_rest(harness, asha)
+    assert "BSO: Professional Assistance for Development Action" in summary.text
+    await tap(harness, asha, label("forms", "confirm"))
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.bso is not None
+    assert person.bso.short_name == "PRADAN"
+    assert person.proposed_bso_name is None
+    assert harness.errors == []
 
 
 async def test_registration_hindi_language_switches_texts(harness: SandboxHarness) -> None:
@@ -128,10 +179,13 @@ async def test_registration_hindi_language_switches_texts(harness: SandboxHarnes
     summary = await fill_form(harness, meena, Answers(name="मीना वर्मा", language="hi"))
 
     assert summary.button_texts()[-2:] == [
-        label("registration", "confirm", "hi"),
-        label("registration", "cancel", "hi"),
+        label("forms", "confirm", "hi"),
+        label("forms", "cancel", "hi"),
     ]
-    await tap(harness, meena, label("registration", "confirm", "hi"))
+    assert render("registration/title", "hi") in summary.text
+    language = f"{label('registration', 'language', 'hi')}: {label('registration', 'hindi', 'hi')}"
+    assert language in summary.text
+    await tap(harness, meena, label("forms", "confirm", "hi"))
     assert server.last_bot_message(server.private_chat(meena)).html == render(
         "registration/submitted", "hi"
     )
@@ -243,9 +297,10 @@ async def test_new_bso_marked_in_review(harness: SandboxHarness) -> None:
     await say(harness, asha, "Krishi Seva Sansthan")
     await say(harness, asha, "director")
     await say(harness, asha, "/skip")
-    await fill_form_rest(harness, asha)
+    summary = await fill_form_rest(harness, asha)
+    assert "New BSO: Krishi Seva Sansthan" in summary.text
 
-    await tap(harness, asha, label("registration", "confirm"))
+    await tap(harness, asha, label("forms", "confirm"))
 
     person = await load_person(harness, asha)
     assert person is not None
@@ -318,7 +373,7 @@ async def test_proposed_bso_hidden_until_approved(harness: SandboxHarness) -> No
     await say(harness, asha, "Odisha")
     await say(harness, asha, "ragi")
     await tap(harness, asha, label("registration", "english"))
-    await tap(harness, asha, label("registration", "confirm"))
+    await tap(harness, asha, label("forms", "confirm"))
 
     await say(harness, ravi, "/start")
     await tap(harness, ravi, label("registration", "agree"))
@@ -329,3 +384,177 @@ async def test_proposed_bso_hidden_until_approved(harness: SandboxHarness) -> No
     assert review is not None
     assert "Gram Vikas Trust" in review.text
     assert harness.errors == []
+
+
+async def test_typed_new_bso_reuses_listed_one(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_bso(harness, asha)
+    await tap(harness, asha, label("registration", "bso_not_listed"))
+    await say(harness, asha, "Professional Assistance for Development Action")
+    await say(harness, asha, "director")
+    await say(harness, asha, "/skip")
+    await fill_form_rest(harness, asha)
+
+    await tap(harness, asha, label("forms", "confirm"))
+
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.bso is not None
+    assert person.bso.short_name == "PRADAN"
+    assert person.proposed_bso_name is None
+    assert harness.errors == []
+
+
+async def test_edit_bso_to_listed_drops_new_name(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_bso(harness, asha)
+    await tap(harness, asha, label("registration", "bso_not_listed"))
+    await say(harness, asha, "Gram Vikas Trust")
+    await say(harness, asha, "coordinator")
+    await say(harness, asha, "/skip")
+    await fill_form_rest(harness, asha)
+    await tap(harness, asha, label("forms", "edit", field=label("registration", "bso")))
+
+    summary = await tap(harness, asha, "BAIF")
+
+    assert "Gram Vikas Trust" not in summary.text
+    assert "BSO: Bharatiya Agro Industries Foundation" in summary.text
+    await tap(harness, asha, label("forms", "confirm"))
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.bso is not None
+    assert person.bso.short_name == "BAIF"
+    assert person.proposed_bso_name is None
+    assert harness.errors == []
+
+
+async def test_shared_contact_answers_phone(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await open_form_at_bso(harness, asha)
+    await tap(harness, asha, "PRADAN")
+    await say(harness, asha, "programme manager")
+
+    await server.send_contact(asha, server.private_chat(asha), "919876543210")
+    await server.wait_idle()
+
+    states_question = server.last_bot_message(server.private_chat(asha))
+    assert states_question.html == question("registration/q_states")
+    await say(harness, asha, "MH")
+    await say(harness, asha, "onion")
+    summary = await tap(harness, asha, label("registration", "english"))
+    assert "Phone: +91 98765 43210" in summary.text
+    await tap(harness, asha, label("forms", "confirm"))
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.phone == "+919876543210"
+    assert harness.errors == []
+
+
+async def test_shared_contact_before_phone_reasked(harness: SandboxHarness) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await say(harness, asha, "/start")
+    await tap(harness, asha, label("registration", "agree"))
+
+    await server.send_contact(asha, server.private_chat(asha), "919876543210")
+    await server.wait_idle()
+
+    assert server.last_bot_message(server.private_chat(asha)).html == question(
+        "registration/q_name",
+        notes=(render("forms/not_expected", kind="contact"),),
+        can_go_back=False,
+    )
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.phone is None
+
+
+async def test_deleted_bso_asked_again_at_confirm(harness: SandboxHarness) -> None:
+    server = harness.server
+    bso_id = await add_bso(harness, "Kisan Mitra Trust", "KMT")
+    asha = server.user("asha")
+    await fill_form(harness, asha, Answers(bso="KMT"))
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        await session.execute(delete(Bso).where(Bso.id == bso_id))
+
+    bso_question = await tap(harness, asha, label("forms", "confirm"))
+
+    assert bso_question.html == question(
+        "registration/q_bso", notes=(render("forms/answer_dropped"),)
+    )
+    assert "KMT" not in bso_question.button_texts()
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.status == "new"
+    summary = await tap(harness, asha, "PRADAN")
+    assert "BSO: Professional Assistance for Development Action" in summary.text
+    await tap(harness, asha, label("forms", "confirm"))
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.status == "pending"
+    assert person.bso is not None
+    assert person.bso.short_name == "PRADAN"
+    assert harness.errors == []
+
+
+async def test_bso_removed_during_save_keeps_summary(
+    harness: SandboxHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = harness.server
+    asha = server.user("asha")
+    await fill_form(harness, asha, Answers())
+
+    async def removed(*args: object) -> None:
+        return None
+
+    # As if the BSO was deleted after the form was built for this press, before the save.
+    monkeypatch.setattr(registration.people, "get_bso", removed)
+    reply = await tap(harness, asha, label("forms", "confirm"))
+
+    assert reply.html == render("registration/bso_gone")
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.status == "new"
+    monkeypatch.undo()
+    await tap(harness, asha, label("forms", "confirm"))
+    assert server.last_bot_message(server.private_chat(asha)).html == render(
+        "registration/submitted"
+    )
+    assert harness.errors == []
+
+
+async def test_many_bsos_asked_typed(harness: SandboxHarness) -> None:
+    for number in range(registration.BSO_BUTTONS_MAX):
+        await add_bso(harness, f"Farmer Support Society {number}")
+    asha = harness.server.user("asha")
+
+    bso_question = await open_form_at_bso(harness, asha)
+
+    assert bso_question.html == question("registration/q_bso_typed")
+    assert bso_question.button_texts() == [
+        label("registration", "bso_not_listed"),
+        label("forms", "back"),
+        label("forms", "cancel"),
+    ]
+    role_question = await say(harness, asha, "Pradhan")
+    assert role_question.html == question("registration/q_role")
+    assert harness.errors == []
+
+
+async def test_registration_expires_after_ttl(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_bso(harness, asha)
+    harness.clock.advance(dt.timedelta(hours=harness.app.settings.form_ttl_hours, minutes=1))
+
+    reply = await say(harness, asha, "PRADAN")
+
+    assert reply.html == render(
+        "forms/expired", title=render("registration/title"), command="/register"
+    )
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.status == "new"
+    again = await say(harness, asha, "/register")
+    assert again.html == render("registration/consent")

@@ -78,6 +78,7 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("only commas", "empty", parse_with(MultiChoice(options=ROLES), ", ,")),
     ("punctuation", "text_no_letters", parse_with(ShortText(), "?!")),
     ("short name", "text_too_short", parse_with(ShortText(min_length=3), "A")),
+    ("digits name", "text_letters_required", parse_with(ShortText(letters_required=True), "12345")),
     ("long note", "text_too_long", parse_with(LongText(max_length=10), "word " * 5)),
     ("long state list", "text_too_long", parse_with(StateList(max_length=5), "Maharashtra")),
     ("two numbers", "number_invalid", parse_with(Number(), "5 to 10")),

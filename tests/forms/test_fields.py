@@ -100,6 +100,18 @@ def test_short_text_needs_letter():
     assert problem.params["typed"] == "?! ..."
 
 
+@pytest.mark.parametrize("typed", ["12345 !!", "४२", "+91-"])
+def test_short_text_letters_required(typed):
+    problem = error(ShortText(letters_required=True), typed)
+    assert problem.code == "text_letters_required"
+    assert problem.params["typed"] == typed
+
+
+@pytest.mark.parametrize("typed", ["Asha Patil 2", "आशा", "R&D head"])
+def test_short_text_letters_required_accepts_words(typed):
+    assert parse(ShortText(letters_required=True), typed) == typed
+
+
 def test_short_text_too_long():
     problem = error(ShortText(max_length=5), "abcdef")
     assert problem.code == "text_too_long"
