@@ -324,6 +324,13 @@ class Commodities:
                     # The first commodity to claim a key keeps it, so the CSV order decides.
                     self._by_key.setdefault(key, canonical)
 
+    def display_name(self, canonical: str, locale: str) -> str:
+        """Return the commodity's name for a reader of `locale`: its first Hindi synonym
+        for "hi" when the list has one, else the canonical English name."""
+        if locale == "hi":
+            return hindi_name(self._synonyms.get(canonical, ())) or canonical
+        return canonical
+
     @classmethod
     def from_csv(cls, path: Path) -> Commodities:
         with path.open(encoding="utf-8", newline="") as handle:
@@ -395,6 +402,14 @@ def _singular_forms(word: str) -> list[str]:
     return forms
 
 
+def hindi_name(names: Iterable[str]) -> str | None:
+    """Return the first name written in Devanagari among `names`, or None when none is."""
+    return next((name for name in names if _DEVANAGARI_RE.search(name)), None)
+
+
+_DEVANAGARI_RE = re.compile("[\u0900-\u097f]")
+
+
 @functools.cache
 def load_commodities() -> Commodities:
     """Return the commodity list from `storage/data/commodities.csv`, read once per process."""
@@ -411,6 +426,7 @@ class States:
         self.names: list[str] = []
         self._by_key: dict[str, str] = {}
         self.abbreviations: dict[str, str] = {}
+        self._hindi_names: dict[str, str | None] = {}
         for name, abbreviations, other_names in rows:
             self.names.append(name)
             for alias in [name, *other_names]:
@@ -418,6 +434,7 @@ class States:
                     self._by_key.setdefault(key, name)
             for abbreviation in abbreviations:
                 self.abbreviations[abbreviation.strip().casefold()] = name
+            self._hindi_names[name] = hindi_name(other_names)
 
     @classmethod
     def from_csv(cls, path: Path) -> States:
@@ -440,6 +457,13 @@ class States:
             if key in self._by_key:
                 return self._by_key[key]
         return self.abbreviations.get(_compact(text))
+
+    def display_name(self, name: str, locale: str) -> str:
+        """Return the state's name for a reader of `locale`: its Hindi name for "hi" when
+        the list has one, else the English name."""
+        if locale == "hi":
+            return self._hindi_names.get(name) or name
+        return name
 
     def name_keys(self) -> dict[str, str]:
         """Every folded full name or alias (not abbreviations) mapped to its state."""

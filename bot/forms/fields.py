@@ -472,6 +472,8 @@ class _ListJson:
 class CommodityList(_ListJson, Field[tuple[str, ...]]):
     """Commodities such as "tomato, mirchi और प्याज", as canonical names in typed order.
 
+    Summaries in Hindi show each listed commodity by its Hindi name.
+
     Items not in `storage/data/commodities.csv` are kept as typed (folded) unless
     `known_only` is true, because the list does not name every crop a FPO grows.
     """
@@ -495,10 +497,17 @@ class CommodityList(_ListJson, Field[tuple[str, ...]]):
         _check_count(len(names), self.min_count, self.max_count)
         return tuple(names)
 
+    def display(self, value: tuple[str, ...], locale: str) -> str:
+        commodities = load_commodities()
+        return ", ".join(commodities.display_name(name, locale) for name in value)
+
 
 @dataclass(frozen=True, kw_only=True)
 class StateList(_ListJson, Field[tuple[str, ...]]):
-    """Indian states and union territories ("MH, Karnataka और बिहार") as canonical names."""
+    """Indian states and union territories ("MH, Karnataka और बिहार") as canonical names.
+
+    Summaries in Hindi show each state by its Hindi name.
+    """
 
     min_count: int = 1
     max_count: int | None = None
@@ -520,6 +529,10 @@ class StateList(_ListJson, Field[tuple[str, ...]]):
             ) from None
         _check_count(len(names), self.min_count, self.max_count)
         return tuple(names)
+
+    def display(self, value: tuple[str, ...], locale: str) -> str:
+        states = load_states()
+        return ", ".join(states.display_name(name, locale) for name in value)
 
 
 def _unknown_states(text: str) -> list[str]:

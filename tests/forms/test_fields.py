@@ -1009,7 +1009,7 @@ def test_states_too_many():
 
 def test_states_round_trip():
     value = ("Maharashtra", "Bihar")
-    assert StateList().display(value, "hi") == "Maharashtra, Bihar"
+    assert StateList().display(value, "en") == "Maharashtra, Bihar"
     assert json_round_trip(StateList(), value) == value
 
 
@@ -1164,3 +1164,15 @@ def test_yearless_date_direction(today, day, month):
     assert back <= today
     assert (ahead.day, ahead.month) == (day, month)
     assert (back.day, back.month) == (day, month)
+
+
+def test_lists_display_hindi_names() -> None:
+    commodities = CommodityList()
+    states = StateList()
+
+    assert commodities.display(("onion", "turmeric"), "hi") == "प्याज, हल्दी"
+    assert commodities.display(("onion",), "en") == "onion"
+    # A commodity the list does not know keeps the name as typed.
+    assert commodities.display(("dragon fruit",), "hi") == "dragon fruit"
+    assert states.display(("Madhya Pradesh", "Bihar"), "hi") == "मध्य प्रदेश, बिहार"
+    assert states.display(("Bihar",), "en") == "Bihar"
