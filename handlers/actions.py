@@ -3,9 +3,10 @@
 A facilitator records an action with the /action form, and the owning BSO's PoCs get a
 private message. /actions shows a PoC their BSO's actions and a facilitator every BSO's
 open ones, with buttons that mark an action done, in progress, stuck (a one-question
-form takes the reason) or dropped (after a confirmation). Every button press loads the
-action again and checks that it belongs to the presser's BSO, or that the presser is a
-facilitator, because callback data can be forged.
+form takes the reason) or dropped (after a confirmation). The list shows why actions
+are stuck, so /actions and its buttons work only in private chats. Every button press
+loads the action again and checks that the presser is a facilitator or an approved PoC
+of the action's BSO, because callback data can be forged.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.forms import Choice, DateField, Field, FieldError, Form, LongText, Option, ShortText
 from bot.forms.engine import Confirmed, FormField
-from bot.texts import LocalTexts
+from bot.texts import LocalTexts, Texts
 from handlers.asks import form_context, poc_refusal, theme_options
 from handlers.callbacks import ActionsPage, ActionStatus
 from handlers.forms import (
@@ -53,6 +54,10 @@ router.message.filter(StateFilter(None))
 
 TITLE_MIN = 3
 TITLE_MAX = 150
+# The latest due date is this many years after today.
+# NOTE: the bound is a guess. Follow-up actions are meant for the next few meetings,
+# and the limit mainly catches typing mistakes such as 5/12/2099.
+DUE_YEARS_MAX = 2
 REASON_MIN = 3
 REASON_MAX = 500
 # With more BSOs than this, the BSO question shows no buttons and expects a typed name.
@@ -74,6 +79,8 @@ TARGET_STATUS = {
     "drop_yes": "dropped",
 }
 OPS = (*TARGET_STATUS, "drop_keep")
+# Part of Telegram's error description for an edit that changes nothing.
+NOT_MODIFIED = "message is not modified"
 
 
 # --- The /action form -----------------------------------------------------------------------
@@ -122,6 +129,34 @@ def _first_fitting(labels: list[str], limit: int) -> list[str]:
     return listed
 
 
+@dataclass(frozen=True, kw_only=True)
+class DueDate(DateField):
+    """A due date that the summary marks when it falls in a later year than `today`.
+
+    A date typed without a year is the next such date, so "4/12" typed on 5 December
+    becomes 4 December of next year, and the mark makes that visible before Confirm.
+    """
+
+    today: dt.date
+    texts: Texts
+
+    def display(self, value: dt.date, locale: str) -> str:
+        formatted = super().display(value, locale)
+        years = value.year - self.today.year
+        if years <= 0:
+            return formatted
+        mark = self.texts.label(locale, "actions/new", "later_year", years=years)
+        return f"{formatted} ({mark})"
+
+
+def years_later(day: dt.date, years: int) -> dt.date:
+    """Return the same day `years` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def bso_option(bso: Bso) -> Option:
     """Return an option for a BSO, labelled with its short name when it has one."""
     synonyms = (bso.name,) if bso.short_name else ()
@@ -155,7 +190,13 @@ async def build_new_action(context: FormContext) -> Form:
     fields.append(
         FormField(
             name="due",
-            kind=DateField(earliest_days=0, future=True),
+            kind=DueDate(
+                earliest_days=0,
+                latest=years_later(context.today, DUE_YEARS_MAX),
+                future=True,
+                today=context.today,
+                texts=context.texts,
+            ),
             question="actions/new/q_due",
             optional=True,
         )
@@ -317,6 +358,9 @@ async def save_stuck(context: FormContext, confirmed: Confirmed) -> None:
         action = await action_store.get_action(session, context.community.id, action_id)
     if action is None:
         raise FormRejected("actions/not_found")
+    refusal = access_refusal(context.person, context.is_facilitator)
+    if refusal is not None:
+        raise FormRejected(refusal, command="/actions")
     if not may_change(context.person, context.is_facilitator, action):
         raise FormRejected("actions/not_yours")
     if action_store.status_problem(action, "stuck") is not None:
@@ -331,9 +375,13 @@ async def save_stuck(context: FormContext, confirmed: Confirmed) -> None:
     await session.commit()
     log.info("action %s marked stuck by person %s", action.id, context.person.id)
 
+    # Each text names the other side that reads the reason: the facilitator or the PoCs.
+    template = (
+        "actions/stuck_saved_facilitator" if context.is_facilitator else "actions/stuck_saved"
+    )
     try:
         await context.bot.send_message(
-            context.chat_id, context.t("actions/stuck_saved", action=action)
+            context.chat_id, context.t(template, action=action, bso=action.bso)
         )
     except TelegramAPIError as error:
         log.warning("stuck confirmation of action %s not sent: %s", action.id, error.message)
@@ -375,6 +423,13 @@ STUCK_FLOW = register_flow(
 
 
 # --- Who may see and change what --------------------------------------------------------------
+
+
+def access_refusal(person: Person | None, is_facilitator: bool) -> str | None:
+    """Return the template explaining why the person may not use /actions, or None if they may."""
+    if is_facilitator:
+        return None
+    return poc_refusal(person) if person is not None else "asks/pocs_only"
 
 
 def may_change(person: Person | None, is_facilitator: bool, action: FollowUpAction) -> bool:
@@ -538,6 +593,10 @@ async def list_actions(
     t: LocalTexts,
     clock: Clock,
 ) -> None:
+    if message.chat.type != "private":
+        # The list shows why actions are stuck, which is for the BSO and the facilitators.
+        await message.reply(t("actions/private_only"))
+        return
     if is_facilitator:
         scope = 0
     else:
@@ -571,6 +630,30 @@ async def show_list(
         log.debug("action list %s not updated: %s", callback.message.message_id, error.message)
 
 
+async def may_press(
+    callback: CallbackQuery, person: Person | None, is_facilitator: bool, t: LocalTexts
+) -> bool:
+    """Check who pressed a list button and where, and return whether the press may go on.
+
+    A rejected press is answered with the reason. Someone who is not an approved PoC
+    learns why before any check of the action's BSO. Buttons on a list in a group,
+    sent before /actions became private-only, are rejected too.
+    """
+    refusal = access_refusal(person, is_facilitator)
+    if refusal is not None:
+        log.info("/actions button of user %s rejected: %s", callback.from_user.id, refusal)
+        await callback.answer(t.alert(refusal, command="/actions"), show_alert=True)
+        return False
+    message = callback.message
+    if not isinstance(message, Message):
+        await callback.answer(t.alert("actions/list_expired"), show_alert=True)
+        return False
+    if message.chat.type != "private":
+        await callback.answer(t.alert("actions/private_only"), show_alert=True)
+        return False
+    return True
+
+
 @router.callback_query(ActionsPage.filter())
 async def page_pressed(
     callback: CallbackQuery,
@@ -582,6 +665,8 @@ async def page_pressed(
     t: LocalTexts,
     clock: Clock,
 ) -> None:
+    if not await may_press(callback, person, is_facilitator, t):
+        return
     if not may_view(person, is_facilitator, callback_data.scope):
         log.warning(
             "user %s pressed a page of the action list of BSO %s without access",
@@ -589,9 +674,6 @@ async def page_pressed(
             callback_data.scope,
         )
         await callback.answer(t.alert("actions/not_yours"), show_alert=True)
-        return
-    if not isinstance(callback.message, Message):
-        await callback.answer(t.alert("actions/list_expired"), show_alert=True)
         return
     await callback.answer()
     await show_list(
@@ -616,6 +698,8 @@ async def status_pressed(
     if op not in OPS:
         await callback.answer(t.alert("common/button_unknown"), show_alert=True)
         return
+    if not await may_press(callback, person, is_facilitator, t):
+        return
     action = await action_store.get_action(session, community.id, callback_data.action_id)
     if action is None:
         await callback.answer(t.alert("actions/not_found"), show_alert=True)
@@ -631,9 +715,7 @@ async def status_pressed(
         return
     assert person is not None
     message = callback.message
-    if not isinstance(message, Message):
-        await callback.answer(t.alert("actions/list_expired"), show_alert=True)
-        return
+    assert isinstance(message, Message)
     # Refresh the pressed list only with a view the presser may see.
     scope = callback_data.scope if may_view(person, is_facilitator, callback_data.scope) else None
 
@@ -701,7 +783,11 @@ async def ask_drop(
     try:
         await message.edit_text(t("actions/drop_confirm", action=action), reply_markup=keyboard)
     except TelegramAPIError as error:
-        log.warning("drop question for action %s not shown: %s", action.id, error.message)
+        if NOT_MODIFIED in error.message:
+            # A double tap on Drop requests the question already shown.
+            log.debug("drop question for action %s already shown: %s", action.id, error.message)
+        else:
+            log.warning("drop question for action %s not shown: %s", action.id, error.message)
 
 
 async def ask_stuck_reason(

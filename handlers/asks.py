@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -189,24 +190,51 @@ def form_context(
 # --- Saving ---------------------------------------------------------------------------------
 
 
+def answer_values(kind: str, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Convert confirmed answers to column values, shaped like `asks_store.entry_values`."""
+    return {
+        "theme": int(str(answers["theme"]).removeprefix("t")),
+        "title": answers["title"],
+        "description": answers["description"],
+        "commodities": list(answers.get("commodities") or []),
+        "states": list(answers.get("states") or []),
+        "urgency": answers.get("urgency") if kind == "ask" else None,
+        "help_kinds": list(answers.get("help_kinds") or []),
+        "private": bool(answers["private"]),
+    }
+
+
 async def save_contribution(context: FormContext, kind: str, answers: Any) -> Contribution:
-    """Create the ask or give, or update the one named by extra["edit_id"]; announce new ones."""
+    """Create the ask or give, or update the one named by extra["edit_id"]; announce new ones.
+
+    An edit writes only the fields it changed from extra["base"], the entry's values
+    when the form started (see `asks_store.merge_edit`), and its confirmation reports
+    any change someone else saved meanwhile.
+    """
     session = context.session
     person = await session.get(Person, context.person.id)
     if person is None or poc_refusal(person) is not None:
         raise FormRejected("asks/pocs_only", command=f"/{kind}")
     assert person.bso_id is not None
 
-    theme_id = int(str(answers["theme"]).removeprefix("t"))
-    theme = await session.get(Theme, theme_id)
-    if theme is None or theme.community_id != person.community_id:
-        raise FormRejected("asks/theme_gone", keep=True)
-
+    values = answer_values(kind, answers)
+    merge: asks_store.EditMerge | None = None
     edit_id = context.extra.get("edit_id")
     if isinstance(edit_id, int):
-        entry = await session.get(Contribution, edit_id)
+        # On PostgreSQL the row lock makes a concurrent confirm of the same entry wait
+        # until this one commits, so it merges against the values this one saved.
+        # NOTE: SQLite ignores FOR UPDATE, so there a confirm committed between this read
+        # and this write is overwritten without being reported.
+        entry = await session.get(
+            Contribution, edit_id, with_for_update=True, populate_existing=True
+        )
         if entry is None or entry.bso_id != person.bso_id or entry.status == "withdrawn":
             raise FormRejected("asks/gone")
+        base = context.extra.get("base")
+        merge = asks_store.merge_edit(
+            base if isinstance(base, dict) else None, asks_store.entry_values(entry), values
+        )
+        values = merge.values
     else:
         entry = Contribution(
             community_id=person.community_id, bso_id=person.bso_id, person_id=person.id, kind=kind
@@ -215,32 +243,87 @@ async def save_contribution(context: FormContext, kind: str, answers: Any) -> Co
         report_id = context.extra.get("progress_report_id")
         if kind == "ask" and isinstance(report_id, int):
             entry.progress_report_id = report_id
-        session.add(entry)
 
-    entry.theme_id = theme.id
-    entry.title = answers["title"]
-    entry.description = answers["description"]
-    entry.commodities = list(answers.get("commodities") or [])
-    entry.states = list(answers.get("states") or [])
-    entry.urgency = answers.get("urgency") if kind == "ask" else None
-    entry.help_kinds = list(answers.get("help_kinds") or [])
-    entry.private = bool(answers["private"])
+    theme = await session.get(Theme, values["theme"])
+    if theme is None or theme.community_id != person.community_id:
+        raise FormRejected("asks/theme_gone", keep=True)
+    if merge is None:
+        session.add(entry)
+    asks_store.apply_values(entry, values)
     await session.flush()
     await session.refresh(entry)
-    log.info("%s %s %s by person %s", kind, entry.id, "updated" if edit_id else "filed", person.id)
+    log.info(
+        "%s %s %s by person %s",
+        kind,
+        entry.id,
+        "updated" if merge is not None else "filed",
+        person.id,
+    )
+    if merge is not None and merge.changed_meanwhile:
+        log.info(
+            "%s %s had changed meanwhile: kept %s, overwrote %s",
+            kind,
+            entry.id,
+            ", ".join(merge.kept) or "nothing",
+            ", ".join(merge.overwritten) or "nothing",
+        )
 
     t = context.t
-    confirmation = t(
-        f"asks/{kind}/saved",
-        entry=entry,
-        theme=theme_labels(t, [theme])[0],
-        edited=isinstance(edit_id, int),
-    )
+    theme_label = theme_labels(t, [theme])[0]
+    notice = None
+    if merge is None and not entry.private:
+        notice = await announcement(context, entry)
+    conflict = await edit_conflict_note(session, t, entry, merge) if merge is not None else None
     bot, chat_id = context.bot, context.chat_id
-    context.after_commit(lambda: bot.send_message(chat_id, confirmation))
-    if not isinstance(edit_id, int) and not entry.private:
-        await announce(context, entry)
+
+    async def confirm() -> None:
+        # The groups get the note first, so the confirmation can report whether it was sent.
+        posted = await notice.post(bot, entry) if notice is not None else 0
+        text = t(
+            f"asks/{kind}/saved",
+            entry=entry,
+            theme=theme_label,
+            edited=merge is not None,
+            group_note=notice.outcome(posted) if notice is not None else None,
+            groups_told=posted,
+        )
+        if conflict is not None:
+            text = Markup("\n\n").join([text, conflict])
+        await bot.send_message(chat_id, text)
+
+    context.after_commit(confirm)
     return entry
+
+
+async def edit_conflict_note(
+    session: AsyncSession, t: LocalTexts, entry: Contribution, merge: asks_store.EditMerge
+) -> Markup | None:
+    """Tell the editor which fields someone else changed while their edit form was open."""
+    if not merge.changed_meanwhile:
+        return None
+    labels = f"asks/{entry.kind}"
+    overwritten = [
+        (t.label(labels, name), await field_text(session, t, name, value))
+        for name, value in merge.overwritten.items()
+    ]
+    kept = [t.label(labels, name) for name in merge.kept]
+    return t("asks/edit_conflict", overwritten=overwritten, kept=kept)
+
+
+async def field_text(session: AsyncSession, t: LocalTexts, name: str, value: Any) -> str | None:
+    """Format one stored field value in the reader's language, or return None for an empty one."""
+    if name == "theme":
+        theme = await session.get(Theme, value)
+        return theme_labels(t, [theme])[0] if theme is not None else None
+    if name == "private":
+        return t.label("forms", "yes" if value else "no")
+    if name == "urgency":
+        return option_label(t, value) if value else None
+    if name == "help_kinds":
+        return ", ".join(option_label(t, key) for key in value) or None
+    if isinstance(value, list):
+        return ", ".join(value) or None
+    return str(value) if value else None
 
 
 async def cop_groups(session: AsyncSession, community_id: int) -> Sequence[GroupChat]:
@@ -255,32 +338,65 @@ async def cop_groups(session: AsyncSession, community_id: int) -> Sequence[Group
     ).all()
 
 
-async def announce(context: FormContext, entry: Contribution) -> None:
-    """Post a short note of a new ask or give in the community's CoP-wide groups, after commit.
+@dataclass(frozen=True)
+class Announcement:
+    """The note of a new ask or give for the community's CoP-wide groups.
 
-    The group's messages are in the community's default language.
+    `chat_ids` are the groups to post it in: every active CoP-wide group except the chat
+    where the entry was filed, which sees the confirmation itself.
     TODO: send through the outbox once it exists, so a flood limit delays rather than drops.
     """
-    group_texts = context.texts.bind(None)
-    theme = theme_labels(group_texts, [entry.theme])[0]
-    text = group_texts(f"asks/{entry.kind}/announce", entry=entry, theme=theme)
-    chat_ids = [
-        group.telegram_chat_id
-        for group in await cop_groups(context.session, entry.community_id)
-        if group.telegram_chat_id != context.chat_id
-    ]
-    bot, kind, entry_id = context.bot, entry.kind, entry.id
 
-    async def post() -> None:
-        for chat_id in chat_ids:
+    text: str
+    chat_ids: list[int]
+    cop_group_exists: bool
+
+    async def post(self, bot: Bot, entry: Contribution) -> int:
+        """Post the note in each group; return in how many it was sent."""
+        posted = 0
+        for chat_id in self.chat_ids:
             try:
-                await bot.send_message(chat_id, text)
+                await bot.send_message(chat_id, self.text)
             except TelegramAPIError as error:
                 log.warning(
-                    "%s %s not announced in group %s: %s", kind, entry_id, chat_id, error.message
+                    "%s %s not announced in group %s: %s",
+                    entry.kind,
+                    entry.id,
+                    chat_id,
+                    error.message,
                 )
+                continue
+            posted += 1
+        return posted
 
-    context.after_commit(post)
+    def outcome(self, posted: int) -> str | None:
+        """Return the confirmation's `group_note` after the note was sent to `posted` groups.
+
+        "told": the note reached at least one group. "failed": every post failed.
+        "no_group": the community has no CoP-wide group. None, so the confirmation
+        mentions no group: the only CoP-wide group is the chat where the entry was filed.
+        """
+        if posted:
+            return "told"
+        if self.chat_ids:
+            return "failed"
+        if not self.cop_group_exists:
+            return "no_group"
+        return None
+
+
+async def announcement(context: FormContext, entry: Contribution) -> Announcement:
+    """Prepare the note of a new entry; the groups read the community's default language."""
+    group_texts = context.texts.bind(None)
+    theme = theme_labels(group_texts, [entry.theme])[0]
+    groups = await cop_groups(context.session, entry.community_id)
+    return Announcement(
+        text=group_texts(f"asks/{entry.kind}/announce", entry=entry, theme=theme),
+        chat_ids=[
+            group.telegram_chat_id for group in groups if group.telegram_chat_id != context.chat_id
+        ],
+        cop_group_exists=bool(groups),
+    )
 
 
 # --- Editing and showing saved entries --------------------------------------------------------
@@ -333,6 +449,8 @@ class EntryView:
     filed_on: dt.date
     changed_on: dt.date | None
     filer: str | None
+    # Whether the filer has since erased their data, so no name may be shown.
+    filer_erased: bool
 
 
 def option_label(t: LocalTexts, key: str) -> str:
@@ -343,10 +461,21 @@ def option_label(t: LocalTexts, key: str) -> str:
 
 
 def entry_view(
-    t: LocalTexts, entry: Contribution, timezone: str, filer: str | None = None
+    t: LocalTexts,
+    entry: Contribution,
+    timezone: str,
+    filers: Mapping[int, str | None] | None = None,
 ) -> EntryView:
+    """Prepare the entry for a template, with its filer's name when `filers` is given.
+
+    `filers` comes from `asks_store.filer_names`. A filer that it maps to None, or lacks
+    because their row is gone, has erased their data.
+    """
     filed_on = local_date(entry.created_at, timezone)
     changed_on = local_date(entry.updated_at, timezone)
+    filer = None
+    if filers is not None and entry.person_id is not None:
+        filer = filers.get(entry.person_id)
     return EntryView(
         entry=entry,
         kind=t.label("asks", f"kind_{entry.kind}"),
@@ -358,4 +487,5 @@ def entry_view(
         filed_on=filed_on,
         changed_on=changed_on if changed_on != filed_on else None,
         filer=filer,
+        filer_erased=filers is not None and filer is None,
     )

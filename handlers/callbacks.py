@@ -54,7 +54,7 @@ class CommunityPick(CallbackData, prefix="cm1"):
 
 
 class ThemeAction(CallbackData, prefix="th1"):
-    # change or reset
+    # change, reset (shows a confirmation), reset_yes or reset_keep
     action: str
 
 
@@ -117,3 +117,15 @@ class ProgressView(CallbackData, prefix="pg1"):
     month: RowId
     bso_id: RowId = 0
     page: RowId = 0
+
+
+class ProgressReportPage(CallbackData, prefix="pr1"):
+    # Page `page` of one BSO's full progress update for `month` (yyyymm). `back` names the
+    # view that the Back button returns to: month (an overview) or bso (the BSO's history).
+    # `back_month` (yyyymm) and `back_page` are that view's month and page.
+    month: RowId
+    bso_id: RowId
+    page: RowId = 0
+    back: str = "month"
+    back_month: RowId = 0
+    back_page: RowId = 0

@@ -592,8 +592,12 @@ async def button_in_form(
     owner = _question_owner(callback)
     if owner is not None and owner != callback.from_user.id:
         flow = FLOWS.get(callback_data.flow)
+        # Suggest the command only when the presser could start that form now: they have
+        # no form open here, and the flow is started by its command (an edit is not).
+        suggest = flow is not None and await state.get_state() != FORM_STATE
         await callback.answer(
-            t.alert("forms/not_yours", command=flow.command if flow else None), show_alert=True
+            t.alert("forms/not_yours", command=flow.command if suggest and flow else None),
+            show_alert=True,
         )
         return
     if await state.get_state() != FORM_STATE:

@@ -303,15 +303,7 @@ async def render_cell(
     cell_page = min(cell_page, pages - 1)
     page_entries = entries[cell_page * CELL_PAGE_SIZE : (cell_page + 1) * CELL_PAGE_SIZE]
     filers = await asks_store.filer_names(session, page_entries)
-    views = [
-        entry_view(
-            t,
-            entry,
-            community.timezone,
-            filers.get(entry.person_id) if entry.person_id is not None else None,
-        )
-        for entry in page_entries
-    ]
+    views = [entry_view(t, entry, community.timezone, filers) for entry in page_entries]
     text = t(
         "matrix/cell",
         bso=bso,
@@ -367,15 +359,7 @@ async def send_csv(
     """
     entries = await asks_store.community_entries(session, community.id)
     filers = await asks_store.filer_names(session, entries)
-    views = [
-        entry_view(
-            t,
-            entry,
-            community.timezone,
-            filers.get(entry.person_id) if entry.person_id is not None else None,
-        )
-        for entry in entries
-    ]
+    views = [entry_view(t, entry, community.timezone, filers) for entry in entries]
     matrix_file = matrix_csv(matrix, t)
     entries_file = entries_csv(views, t)
     digest = hashlib.sha256(matrix_file + entries_file).hexdigest()
@@ -469,6 +453,7 @@ def entries_csv(views: Sequence[EntryView], t: LocalTexts) -> bytes:
     )
     rows: list[list[str | int]] = [[t.label("matrix", f"csv_{key}") for key in keys]]
     yes, no = t.label("forms", "yes"), t.label("forms", "no")
+    erased = t.label("matrix", "csv_filer_erased")
     for view in views:
         entry = view.entry
         theme = view.theme
@@ -487,7 +472,7 @@ def entries_csv(views: Sequence[EntryView], t: LocalTexts) -> bytes:
                 ", ".join(view.help_kinds),
                 yes if entry.private else no,
                 view.status,
-                view.filer or "",
+                erased if view.filer_erased else (view.filer or ""),
                 view.filed_on.isoformat(),
                 # None when it was last changed on the day it was filed.
                 (view.changed_on or view.filed_on).isoformat(),

@@ -9,6 +9,7 @@ already made (a double tap) changes nothing and says so.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Router
@@ -19,10 +20,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.forms.engine import FormState, parse_time
 from bot.texts import LocalTexts
 from handlers.asks import entry_answers, entry_view, flow_for, form_context, poc_refusal
 from handlers.callbacks import MineAction
-from handlers.forms import FORM_STATE, start_form
+from handlers.forms import FORM_STATE, FormContext, start_form
 from handlers.keyboards import button
 from storage import asks as asks_store
 from storage.models import Community, Contribution, Person
@@ -122,24 +124,52 @@ async def mine_button(
 async def edit_entry(
     callback: CallbackQuery, entry: Contribution, state: FSMContext, data: dict[str, Any]
 ) -> None:
-    """Open the entry's form at its summary, where every answer has an edit button."""
+    """Open the entry's form at its summary, where every answer has an edit button.
+
+    The form keeps the entry's values as they are now in extra["base"], so that saving
+    writes only what this editor changed (see `asks_store.merge_edit`).
+    """
     t: LocalTexts = data["t"]
     person: Person = data["person"]
     if entry.status == "withdrawn":
         await callback.answer(t.alert("asks/mine/no_edit_withdrawn"), show_alert=True)
         return
-    if await state.get_state() == FORM_STATE:
-        stored = await state.get_data()
-        if (stored.get("extra") or {}).get("edit_id") == entry.id:
-            # A second tap on Edit: the form from the first tap is open already.
-            await callback.answer(t.alert("asks/mine/already_editing"), show_alert=True)
-            return
-    await callback.answer()
     message = callback.message
     assert isinstance(message, Message)
-    context = form_context(message, person, t, data, edit_id=entry.id, theme_id=entry.theme_id)
+    context = form_context(
+        message,
+        person,
+        t,
+        data,
+        edit_id=entry.id,
+        theme_id=entry.theme_id,
+        base=asks_store.entry_values(entry),
+    )
+    if await state.get_state() == FORM_STATE and edits_entry(
+        await state.get_data(), entry.id, context
+    ):
+        # A second tap on Edit: the form from the first tap is open already.
+        await callback.answer(t.alert("asks/mine/already_editing"), show_alert=True)
+        return
+    await callback.answer()
     log.info("person %s edits %s %s", person.id, entry.kind, entry.id)
     await start_form(flow_for(entry.kind), message, state, context, answers=entry_answers(entry))
+
+
+def edits_entry(stored: Mapping[str, Any], entry_id: int, context: FormContext) -> bool:
+    """Tell whether the stored form edits this entry and can still be confirmed.
+
+    A confirmed form, or one untouched for longer than FORM_TTL_HOURS, is over.
+    """
+    extra = stored.get("extra")
+    if not isinstance(extra, dict) or extra.get("edit_id") != entry_id:
+        return False
+    try:
+        form = FormState.from_json(stored.get("form"))
+        touched = parse_time(form.touched_at)
+    except (TypeError, ValueError):
+        return False
+    return form.status == "active" and context.now - touched <= context.form_ttl
 
 
 async def change_status(
@@ -235,8 +265,7 @@ async def show_entry(
     With `confirm`, the buttons ask whether to withdraw it.
     """
     filers = await asks_store.filer_names(session, [entry])
-    filer = filers.get(entry.person_id) if entry.person_id is not None else None
-    view = entry_view(t, entry, community.timezone, filer)
+    view = entry_view(t, entry, community.timezone, filers)
     text = t("asks/mine/entry", view=view, note=note, confirm=confirm)
     await show(message, text, entry_keyboard(t, entry, page, confirm=confirm))
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -31,6 +34,7 @@ from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, s
 from handlers.keyboards import button, drop_buttons
 from handlers.progress_fields import CHECKIN_PROMPTS, ActionStatus, outcome_fields
 from handlers.progress_views import current_month, filing_view, local_today, month_label
+from storage import people
 from storage import progress as progress_store
 from storage.actions import open_actions
 from storage.models import Community, FollowUpAction, Person, ProgressReport
@@ -175,7 +179,11 @@ def action_updates(
 
 
 async def save_checkin(context: FormContext, confirmed: Confirmed) -> None:
-    """File or amend the report, update the listed actions and send the confirmation."""
+    """File or amend the report and update the listed actions.
+
+    After the commit it sends the confirmation and reports each action newly marked
+    stuck to the facilitator who recorded it.
+    """
     session = context.session
     extra = context.extra
     month = dt.date.fromisoformat(str(extra["month"]))
@@ -241,6 +249,76 @@ async def save_checkin(context: FormContext, confirmed: Confirmed) -> None:
     )
     bot, chat_id = context.bot, context.chat_id
     context.after_commit(lambda: bot.send_message(chat_id, text, reply_markup=keyboard))
+
+    stuck = [
+        StuckReport(
+            action_id=action.id,
+            community_id=community_id,
+            recorder=action.created_by,
+            title=action.title,
+            reason=action.stuck_reason,
+            bso=report.bso.name,
+            month=month,
+        )
+        for action in filing.actions
+        if action.status == "stuck"
+        and action.created_by is not None
+        and action.created_by != person.telegram_id
+    ]
+    if stuck:
+        person_name = person.name or person.telegram_name
+        context.after_commit(lambda: report_stuck(context, stuck, person_name))
+
+
+@dataclass(frozen=True)
+class StuckReport:
+    """A follow-up action the check-in marked stuck, for the facilitator who recorded it.
+
+    `recorder` is that facilitator's Telegram id (FollowUpAction.created_by).
+    """
+
+    action_id: int
+    community_id: int
+    recorder: int
+    title: str
+    reason: str | None
+    bso: str
+    month: dt.date
+
+
+async def report_stuck(
+    context: FormContext, reports: Sequence[StuckReport], person_name: str
+) -> None:
+    """Tell each recorder that their action is stuck, in their language, after the commit.
+
+    /actions does the same when a PoC marks an action stuck (`handlers.actions.report_stuck`).
+    A failed lookup or message is logged, and the others are still sent.
+    """
+    for stuck in reports:
+        try:
+            recorder = await people.get_person(context.session, stuck.community_id, stuck.recorder)
+        except SQLAlchemyError as error:
+            # The status is committed, so the report goes out in the default language instead.
+            log.warning("locale of user %s not loaded: %s", stuck.recorder, error)
+            recorder = None
+        recorder_t = context.texts.bind(recorder.locale if recorder else None)
+        text = recorder_t(
+            "progress/stuck_report",
+            bso=stuck.bso,
+            title=stuck.title,
+            reason=stuck.reason,
+            person=person_name,
+            month=month_label(stuck.month, recorder_t.locale),
+        )
+        try:
+            await context.bot.send_message(stuck.recorder, text)
+        except TelegramAPIError as error:
+            log.warning(
+                "stuck action %s not reported to user %s: %s",
+                stuck.action_id,
+                stuck.recorder,
+                error.message,
+            )
 
 
 CHECKIN_FLOW = register_flow(

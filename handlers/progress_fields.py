@@ -52,18 +52,35 @@ def _unit_label(number: Number, locale: str) -> str:
     return number.unit_labels.get(locale) or number.unit_labels.get("en") or number.unit
 
 
+def plural_category(value: int | float, locale: str) -> str:
+    """Return the CLDR cardinal plural category of `value` as shown: "one" or "other".
+
+    CLDR's rule for English is "one: i = 1 and v = 0" ("1 tonne", but "1.5 tonnes" and
+    "0 tonnes"), and for Hindi "one: i = 0 or n = 1" ("0 महिला", "1 महिला", "2 महिलाएँ").
+    `i` is the integer part and `v` the number of fraction digits shown.
+    """
+    whole, _, fraction = indian_grouping(abs(value)).replace(",", "").partition(".")
+    integer = int(whole)
+    if locale == "hi":
+        return "one" if integer == 0 or (integer == 1 and not fraction) else "other"
+    return "one" if integer == 1 and not fraction else "other"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Amount(Field[int | float]):
     """A number in the unit of `number`, also accepted in the `others` units and converted.
 
     Each of `others` is a Number in another unit and the factor to `number`'s unit,
     such as quintals with 0.1 for tonnes. `name` is the report field, which the error
-    templates use to give an example.
+    templates use to give an example. `number.unit_labels` are the plural unit labels
+    per locale and `singular_labels` the labels after a value of the plural category
+    "one" ("1 tonne", "1 महिला").
     """
 
     name: str
     number: Number
     others: tuple[tuple[Number, Decimal], ...] = ()
+    singular_labels: Mapping[str, str] = field(default_factory=dict)
 
     def parse(self, text: str, *, today: dt.date, locale: str) -> int | float:
         try:
@@ -116,7 +133,10 @@ class Amount(Field[int | float]):
         return error
 
     def display(self, value: int | float, locale: str) -> str:
-        return self.number.display(value, locale)
+        unit = _unit_label(self.number, locale)
+        if plural_category(value, locale) == "one":
+            unit = self.singular_labels.get(locale) or self.singular_labels.get("en") or unit
+        return f"{indian_grouping(value)} {unit}".strip()
 
     def to_json(self, value: int | float) -> int | float:
         return value
@@ -228,29 +248,32 @@ def outcome_fields(texts: Texts) -> dict[str, Field[Any]]:
     """Build the answer types of the outcome numbers, by report field.
 
     The units are labelled in every locale by the `unit_*` blocks of the check-in's
-    buttons.txt, for summaries and error messages.
+    buttons.txt, for summaries and error messages, and by the `unit_*_one` blocks after
+    a value such as 1 (see `plural_category`).
     """
 
     def unit_labels(block: str) -> Mapping[str, str]:
         return {locale: texts.label(locale, CHECKIN_PROMPTS, block) for locale in LOCALES}
 
     def count(name: str, unit: str, unit_block: str, synonyms: tuple[str, ...]) -> Amount:
+        singular = unit_labels(f"{unit_block}_one")
         number = Number(
             unit=unit,
             integer=True,
             minimum=0,
             maximum=MAXIMA[name],
             unit_labels=unit_labels(unit_block),
-            unit_synonyms=synonyms,
+            unit_synonyms=(*synonyms, *singular.values()),
         )
-        return Amount(name=name, number=number)
+        return Amount(name=name, number=number, singular_labels=singular)
 
+    tonne = unit_labels("unit_tonnes_one")
     tonnes = Number(
         unit="tonnes",
         minimum=0,
         maximum=MAXIMA["volume_tonnes"],
         unit_labels=unit_labels("unit_tonnes"),
-        unit_synonyms=TONNE_SYNONYMS,
+        unit_synonyms=(*TONNE_SYNONYMS, *tonne.values()),
     )
     quintals = Number(unit="quintals", minimum=0, unit_synonyms=QUINTAL_SYNONYMS)
     kilograms = Number(unit="kg", minimum=0, unit_synonyms=KILOGRAM_SYNONYMS)
@@ -261,6 +284,7 @@ def outcome_fields(texts: Texts) -> dict[str, Field[Any]]:
             name="volume_tonnes",
             number=tonnes,
             others=((quintals, Decimal("0.1")), (kilograms, Decimal("0.001"))),
+            singular_labels=tonne,
         ),
         "value_lakh": LakhRupees(
             name="value_lakh", maximum=MAXIMA["value_lakh"], unit_labels=unit_labels("unit_lakh")

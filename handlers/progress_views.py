@@ -2,8 +2,9 @@
 
 For a month, /progress lists the BSOs that filed (who, when, amendments) and those that
 did not, with the month's outcome totals. Its buttons page through the list, move
-between months, open a BSO's month-by-month history with its change log, and close or
-reopen the month for amendments. Every view is edited into the same message.
+between months, open a BSO's month-by-month history with its change log, open a BSO's
+full update for one month with every answer, and close or reopen the month for
+amendments. Every view is edited into the same message.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import math
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import Router
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.forms import Field, FieldError, MonthField
 from bot.texts import MESSAGE_LIMIT, LocalTexts, utf16_length
-from handlers.callbacks import ProgressView
+from handlers.callbacks import ProgressReportPage, ProgressView
 from handlers.keyboards import button
 from handlers.progress_fields import CHECKIN_PROMPTS, outcome_fields
 from storage import people
@@ -43,6 +44,7 @@ from storage.models import (
 )
 from storage.normalize import shorten
 from storage.progress import (
+    EARLIEST_MONTH,
     NUMBER_FIELDS,
     REPORT_FIELDS,
     FilingInfo,
@@ -61,6 +63,12 @@ MONTHS_PER_PAGE = 4
 # Amendments shown per month in the history, the latest ones, and changes per amendment.
 AMENDMENTS_SHOWN = 3
 CHANGES_SHOWN = 6
+# Characters of a BSO's short name on the overview's history and full-update buttons.
+BSO_BUTTON_NAME = 30
+REPORT_BUTTON_NAME = 20
+# A full update's pages are sized with the footer of this many pages, the widest that
+# a page number is expected to get.
+REPORT_PAGES_MEASURED = 999
 
 
 # --- Shown values ---------------------------------------------------------------------------
@@ -133,14 +141,15 @@ async def progress_command(
         return
     if message.chat.type != "private":
         # A BSO's figures are shared with the facilitator, not with the whole group.
-        await message.reply(t("progress/private_only"))
+        await message.reply(t("progress/private_only", command="/progress"))
         return
     current = current_month(clock, community)
     month = current
     if command.args:
         today = local_today(clock, community)
+        month_field = MonthField(earliest=EARLIEST_MONTH, latest=current)
         try:
-            month = MonthField(latest=current).parse(command.args, today=today, locale=t.locale)
+            month = month_field.parse(command.args, today=today, locale=t.locale)
         except FieldError as error:
             await message.answer(
                 t("progress/month_argument", reason=t(error.template, **error.params))
@@ -161,26 +170,14 @@ async def progress_button(
     t: LocalTexts,
     clock: Clock,
 ) -> None:
-    if not is_facilitator:
-        log.info(
-            "progress button %s pressed by user %s, not a facilitator",
-            callback_data.action,
-            callback.from_user.id,
-        )
-        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
-        return
-    if not isinstance(callback.message, Message) or callback.message.chat.type != "private":
-        await callback.answer(t.alert("progress/private_only"), show_alert=True)
+    message = await facilitator_message(callback, is_facilitator, t)
+    if message is None:
         return
     current = current_month(clock, community)
     month = month_from_key(callback_data.month)
     if month is None or month > current:
         log.info("progress button with invalid month %s", callback_data.month)
         await callback.answer(t.alert("progress/month_invalid"), show_alert=True)
-        return
-    message = callback.message
-    if not isinstance(message, Message):
-        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
         return
 
     action = callback_data.action
@@ -229,6 +226,31 @@ async def progress_button(
     await session.commit()
     await callback.answer()
     await show(message, *view)
+
+
+async def facilitator_message(
+    callback: CallbackQuery, is_facilitator: bool, t: LocalTexts
+) -> Message | None:
+    """Return the private-chat message of a facilitator's button press.
+
+    Returns None, after an alert that says why, when the presser is no facilitator or
+    the chat is not private.
+    """
+    if not is_facilitator:
+        log.info(
+            "progress button %s pressed by user %s, not a facilitator",
+            callback.data,
+            callback.from_user.id,
+        )
+        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
+        return None
+    message = callback.message
+    if not isinstance(message, Message) or message.chat.type != "private":
+        await callback.answer(
+            t.alert("progress/private_only", command="/progress"), show_alert=True
+        )
+        return None
+    return message
 
 
 async def show(message: Message, text: Markup, keyboard: InlineKeyboardMarkup) -> None:
@@ -347,15 +369,31 @@ def overview_keyboard(
     *,
     closed: bool,
 ) -> InlineKeyboardMarkup:
-    """Build the overview's buttons: a history per shown BSO, pages, months, close or reopen."""
+    """Build the overview's buttons.
+
+    They open the history of each shown BSO and the full update of each shown BSO that
+    filed, page through the list, move between months, and close or reopen the month.
+    """
     key = month_key(month)
     bso_buttons = [
         button(
-            shorten(row.short_name, 30), ProgressView(action="bso", month=key, bso_id=row.bso_id)
+            shorten(row.short_name, BSO_BUTTON_NAME),
+            ProgressView(action="bso", month=key, bso_id=row.bso_id),
         )
         for row in shown
     ]
+    report_buttons = [
+        button(
+            t.label("progress", "bso_report", bso=shorten(row.short_name, REPORT_BUTTON_NAME)),
+            ProgressReportPage(
+                month=key, bso_id=row.bso_id, back="month", back_month=key, back_page=page
+            ),
+        )
+        for row in shown
+        if row.filing is not None
+    ]
     rows = [bso_buttons[index : index + 2] for index in range(0, len(bso_buttons), 2)]
+    rows += [report_buttons[index : index + 2] for index in range(0, len(report_buttons), 2)]
 
     paging = []
     if page > 0:
@@ -376,7 +414,7 @@ def overview_keyboard(
 
     months = []
     earlier = progress_store.add_months(month, -1)
-    if month_from_key(month_key(earlier)) is not None:
+    if earlier is not None:
         months.append(
             button(
                 t.label("progress", "previous_month", month=month_label(earlier, t.locale)),
@@ -384,7 +422,7 @@ def overview_keyboard(
             )
         )
     later = progress_store.add_months(month, 1)
-    if later <= current:
+    if later is not None and later <= current:
         months.append(
             button(
                 t.label("progress", "next_month", month=month_label(later, t.locale)),
@@ -474,9 +512,12 @@ class AmendmentView:
 @dataclass(frozen=True)
 class MonthView:
     month: str
+    # The month as yyyymm, for its full-update button.
+    key: int
     closed: bool
     outcomes: list[tuple[str, str]]
     actions_taken: str | None
+    challenges: str | None
     support_needed: str | None
     filing: FilingView
     action_changes: list[ChangeView]
@@ -523,9 +564,11 @@ async def history_page(
         entries.append(
             MonthView(
                 month=month_label(report.month, t.locale),
+                key=month_key(report.month),
                 closed=report.month in closed_months,
                 outcomes=outcome_items(t, progress_store.report_values(report)),
                 actions_taken=report.actions_taken,
+                challenges=report.challenges,
                 support_needed=report.support_needed,
                 filing=filing_view(info, community.timezone),
                 action_changes=[
@@ -561,6 +604,16 @@ async def history_page(
         text = render(size, page, compact=True)
 
     key = month_key(month)
+    report_buttons = [
+        button(
+            t.label("progress", "month_report", month=entry.month),
+            ProgressReportPage(
+                month=entry.key, bso_id=bso.id, back="bso", back_month=key, back_page=page
+            ),
+        )
+        for entry in entries[page * size : (page + 1) * size]
+    ]
+    rows = [report_buttons[index : index + 2] for index in range(0, len(report_buttons), 2)]
     paging = []
     if page + 1 < pages:
         paging.append(
@@ -576,7 +629,8 @@ async def history_page(
                 ProgressView(action="bso", month=key, bso_id=bso.id, page=page - 1),
             )
         )
-    rows = [paging] if paging else []
+    if paging:
+        rows.append(paging)
     rows.append(
         [
             button(
@@ -657,3 +711,267 @@ class ChangeDescriber:
         if kind is not None and isinstance(value, int | float):
             return kind.display(value, self.t.locale)
         return str(value)
+
+
+# --- One BSO's full update for a month ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    """A follow-up action that the update changed, with the status it set last."""
+
+    label: str
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AmendmentLine:
+    """One amendment of the update: who, when, and the labels of the changed answers."""
+
+    person: str
+    at: dt.datetime
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One part of a full update: a text answer, the outcomes, actions or amendments.
+
+    `kind` is text, outcomes, actions or amendments. A text section has `title` and
+    `text` (None when not answered), the others have `items`. `continued` marks the
+    rest of a section that did not fit on the page before.
+    """
+
+    kind: str
+    title: str = ""
+    text: str | None = None
+    items: tuple[Any, ...] = ()
+    continued: bool = False
+
+    def split(
+        self, fits: Callable[[ReportSection], bool]
+    ) -> tuple[ReportSection, ReportSection | None]:
+        """Split off the longest head that `fits`, and return it with the rest (None if none).
+
+        A text is cut at a line break or space near the end of the head where there is
+        one. Items are never cut, so a head has at least one item even if it does not fit.
+        """
+        if self.kind == "text":
+            text = self.text or ""
+            cut = _longest(len(text), lambda size: fits(replace(self, text=text[:size])))
+            cut = _break_before(text, cut)
+            head, rest = text[:cut].rstrip(), text[cut:].strip()
+            return replace(self, text=head), (
+                replace(self, text=rest, continued=True) if rest else None
+            )
+        count = _longest(len(self.items), lambda size: fits(replace(self, items=self.items[:size])))
+        rest_items = self.items[count:]
+        return replace(self, items=self.items[:count]), (
+            replace(self, items=rest_items, continued=True) if rest_items else None
+        )
+
+
+def _longest(total: int, fits: Callable[[int], bool]) -> int:
+    """Return the largest size from 1 to `total` that `fits`, or 1 when none does."""
+    low, high = 1, total
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _break_before(text: str, cut: int) -> int:
+    """Move a cut in `text` back to just after a line break, else a space, in its last half."""
+    if cut >= len(text):
+        return cut
+    for separator in ("\n", " "):
+        position = text.rfind(separator, cut // 2, cut)
+        if position > 0:
+            return position + 1
+    return cut
+
+
+def pack_pages(
+    sections: Sequence[ReportSection], fits: Callable[[list[ReportSection]], bool]
+) -> list[list[ReportSection]]:
+    """Lay out `sections` in order on pages that each `fits`.
+
+    A section that does not fit after the sections of a page starts the next page, and
+    one that does not fit alone on a page is split across pages.
+    """
+    pages: list[list[ReportSection]] = [[]]
+    for section in sections:
+        part: ReportSection | None = section
+        while part is not None:
+            page = pages[-1]
+            if fits([*page, part]):
+                page.append(part)
+                break
+            if page:
+                pages.append([])
+                continue
+            head, part = part.split(lambda piece: fits([piece]))
+            page.append(head)
+            pages.append([])
+    return [page for page in pages if page] or [[]]
+
+
+def report_sections(
+    t: LocalTexts,
+    report: ProgressReport,
+    changes: Sequence[ProgressChange],
+    info: FilingInfo,
+    action_titles: Mapping[int, str],
+    timezone: str,
+) -> list[ReportSection]:
+    """Describe every answer of `report` in full, the actions it changed and its amendments."""
+    sections = [
+        ReportSection("text", title=t.label(CHECKIN_PROMPTS, name), text=getattr(report, name))
+        for name in progress_store.TEXT_FIELDS
+    ]
+    kinds = outcome_fields(t.texts)
+    outcomes = []
+    for name in NUMBER_FIELDS:
+        value = getattr(report, name)
+        shown = kinds[name].display(value, t.locale) if value is not None else None
+        outcomes.append((t.label(CHECKIN_PROMPTS, name), shown))
+    sections.append(ReportSection("outcomes", items=tuple(outcomes)))
+
+    describe = ChangeDescriber(t, action_titles)
+    latest: dict[int, ProgressChange] = {}
+    for change in changes:
+        action_id = progress_store.action_id_of(change.field)
+        if action_id is not None:
+            latest[action_id] = change
+    actions = []
+    for action_id, change in latest.items():
+        value = change.new_value if isinstance(change.new_value, dict) else {}
+        title = action_titles.get(action_id, "")
+        actions.append(
+            ActionLine(
+                label=t.label("progress", "action_change", title=title, number=action_id),
+                status=t.label(CHECKIN_PROMPTS, f"status_{value.get('status', 'open')}"),
+                reason=value.get("reason"),
+            )
+        )
+    if actions:
+        sections.append(ReportSection("actions", items=tuple(actions)))
+
+    amendments = tuple(
+        AmendmentLine(
+            person=batch.person_name,
+            at=local_time(batch.changed_at, timezone),
+            fields=[describe(change).label for change in batch.changes],
+        )
+        for batch in info.amendments
+    )
+    if amendments:
+        sections.append(ReportSection("amendments", items=amendments))
+    return sections
+
+
+async def report_page(
+    session: AsyncSession,
+    community: Community,
+    t: LocalTexts,
+    bso: Bso,
+    report: ProgressReport,
+    request: ProgressReportPage,
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    """Render page `request.page` of the BSO's full update, with its page and Back buttons."""
+    changes = (await progress_store.report_changes(session, [report.id]))[report.id]
+    filer_names = await _filer_names(session, [report])
+    info = progress_store.filing_info(report, changes, filer_names.get(report.id, ""))
+    titles = await _action_titles(session, [changes])
+    closed = await progress_store.closed_month(session, community.id, report.month)
+    sections = report_sections(t, report, changes, info, titles, community.timezone)
+    context = {
+        "bso": bso.name,
+        "month": month_label(report.month, t.locale),
+        "closed": closed is not None,
+        "filing": filing_view(info, community.timezone),
+    }
+
+    def render(parts: Sequence[ReportSection], index: int, pages: int) -> Markup:
+        return t("progress/report", sections=list(parts), page=index, pages=pages, **context)
+
+    def fits(parts: list[ReportSection]) -> bool:
+        return fits_message(render(parts, REPORT_PAGES_MEASURED - 1, REPORT_PAGES_MEASURED))
+
+    pages = pack_pages(sections, fits)
+    page = min(request.page, len(pages) - 1)
+    text = render(pages[page], page, len(pages))
+
+    paging = []
+    if page > 0:
+        previous = request.model_copy(update={"page": page - 1})
+        paging.append(button(t.label("progress", "previous_page"), previous))
+    if page + 1 < len(pages):
+        following = request.model_copy(update={"page": page + 1})
+        paging.append(button(t.label("progress", "next_page"), following))
+    rows = [paging] if paging else []
+    back_month = month_from_key(request.back_month) or report.month
+    if request.back == "bso":
+        back = button(
+            t.label("progress", "back_history", bso=shorten(bso.short_name or bso.name, 30)),
+            ProgressView(
+                action="bso", month=request.back_month, bso_id=bso.id, page=request.back_page
+            ),
+        )
+    else:
+        back = button(
+            t.label("progress", "back", month=month_label(back_month, t.locale)),
+            ProgressView(action="month", month=request.back_month, page=request.back_page),
+        )
+    rows.append([back])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+@router.callback_query(ProgressReportPage.filter())
+async def report_button(
+    callback: CallbackQuery,
+    callback_data: ProgressReportPage,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+    clock: Clock,
+) -> None:
+    """Show a page of a BSO's full update, opened from the month's overview or its history."""
+    message = await facilitator_message(callback, is_facilitator, t)
+    if message is None:
+        return
+
+    current = current_month(clock, community)
+    month = month_from_key(callback_data.month)
+    back_month = month_from_key(callback_data.back_month)
+    if (
+        month is None
+        or month > current
+        or back_month is None
+        or back_month > current
+        or callback_data.back not in ("month", "bso")
+    ):
+        log.info("full-update button with invalid data %s", callback.data)
+        await callback.answer(t.alert("progress/month_invalid"), show_alert=True)
+        return
+
+    bso = await people.get_bso(session, community.id, callback_data.bso_id)
+    if bso is None:
+        log.info("full-update button with unknown BSO %s", callback_data.bso_id)
+        await callback.answer(t.alert("progress/bso_unknown"), show_alert=True)
+        return
+    report = await progress_store.find_report(session, community.id, bso.id, month)
+    if report is None:
+        log.info("full-update button for BSO %s without a report for %s", bso.id, month)
+        await callback.answer(t.alert("progress/report_gone"), show_alert=True)
+        return
+
+    view = await report_page(session, community, t, bso, report, callback_data)
+    await session.commit()
+    await callback.answer()
+    await show(message, *view)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,15 +100,120 @@ def set_status(entry: Contribution, status: str) -> bool:
     return True
 
 
-async def filer_names(session: AsyncSession, entries: Iterable[Contribution]) -> dict[int, str]:
-    """Return the name of each entry's filer by person id, without people who erased their data."""
+async def filer_names(
+    session: AsyncSession, entries: Iterable[Contribution]
+) -> dict[int, str | None]:
+    """Return each entry filer's name by person id, or None for a filer who erased their data.
+
+    Erasing (`people.erase_personal_data`) keeps the person's row, with the Telegram
+    display name that every update refreshes, and sets the status back to "new". Only
+    approved PoCs file entries, so a filer with status "new" has erased their data, and
+    neither their typed name nor their Telegram name may be shown. A filer who registered
+    again after erasing is shown by the new name.
+    """
     ids = {entry.person_id for entry in entries if entry.person_id is not None}
     if not ids:
         return {}
     rows = await session.execute(
-        select(Person.id, Person.name, Person.telegram_name).where(Person.id.in_(ids))
+        select(Person.id, Person.name, Person.telegram_name, Person.status).where(
+            Person.id.in_(ids)
+        )
     )
-    return {person_id: name or telegram_name for person_id, name, telegram_name in rows}
+    return {
+        person_id: None if status == "new" else (name or telegram_name)
+        for person_id, name, telegram_name, status in rows
+    }
+
+
+# --- Editing ---------------------------------------------------------------------------------
+
+# The fields of the ask and give forms. Each is one column of Contribution, the theme
+# its `theme_id`.
+FIELDS = (
+    "theme",
+    "title",
+    "description",
+    "commodities",
+    "states",
+    "urgency",
+    "help_kinds",
+    "private",
+)
+
+
+def entry_values(entry: Contribution) -> dict[str, Any]:
+    """Return the entry's field values as JSON data, keyed by the names in FIELDS."""
+    return {
+        "theme": entry.theme_id,
+        "title": entry.title,
+        "description": entry.description,
+        "commodities": list(entry.commodities),
+        "states": list(entry.states),
+        "urgency": entry.urgency,
+        "help_kinds": list(entry.help_kinds),
+        "private": entry.private,
+    }
+
+
+def apply_values(entry: Contribution, values: Mapping[str, Any]) -> None:
+    """Set the entry's columns from values shaped like those of `entry_values`."""
+    entry.theme_id = values["theme"]
+    entry.title = values["title"]
+    entry.description = values["description"]
+    entry.commodities = list(values["commodities"])
+    entry.states = list(values["states"])
+    entry.urgency = values["urgency"]
+    entry.help_kinds = list(values["help_kinds"])
+    entry.private = bool(values["private"])
+
+
+@dataclass(frozen=True)
+class EditMerge:
+    """The result of merging an edit: the values to save and the other person's changes it met.
+
+    `values` are the values to save. `overwritten` maps each field that both changed,
+    to different values, to the value this edit replaces. `kept` names the fields that
+    only the other person changed, whose values stay.
+    """
+
+    values: dict[str, Any]
+    overwritten: dict[str, Any] = field(default_factory=dict)
+    kept: tuple[str, ...] = ()
+
+    @property
+    def changed_meanwhile(self) -> bool:
+        return bool(self.overwritten or self.kept)
+
+
+def merge_edit(
+    base: Mapping[str, Any] | None, current: Mapping[str, Any], edited: Mapping[str, Any]
+) -> EditMerge:
+    """Merge an edit into the entry as it is now, field by field.
+
+    `base` is the entry's values when the edit form started, `current` its values now
+    and `edited` the confirmed answers, all shaped like `entry_values`. Only the fields
+    the edit changed from `base` are written, so another person's change to a different
+    field, saved while this form was open, survives. Where both changed a field, the
+    later confirm (this edit) wins and `overwritten` reports the value it replaced.
+    Without a base, as for a form stored before bases were kept, every field is written.
+    """
+    if base is None:
+        return EditMerge(values={name: edited[name] for name in FIELDS})
+    values: dict[str, Any] = {}
+    overwritten: dict[str, Any] = {}
+    kept: list[str] = []
+    for name in FIELDS:
+        changed_here = edited[name] != base.get(name)
+        changed_there = current[name] != base.get(name)
+        if not changed_here:
+            values[name] = current[name]
+            if changed_there:
+                kept.append(name)
+            continue
+        values[name] = edited[name]
+        if changed_there and current[name] != edited[name]:
+            overwritten[name] = current[name]
+    return EditMerge(values=values, overwritten=overwritten, kept=tuple(kept))
 
 
 # --- The matrix ---------------------------------------------------------------------------------

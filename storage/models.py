@@ -249,7 +249,7 @@ class Contribution(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
-    # The PoC who filed it; None once that person deleted their data.
+    # The PoC who filed it. Deleting their data keeps the row but sets their status to new.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # ask or give
     kind: Mapped[str] = mapped_column(String(8))

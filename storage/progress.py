@@ -37,7 +37,11 @@ REPORT_FIELDS = TEXT_FIELDS + NUMBER_FIELDS
 # A change row of a follow-up action's status has the field "action:<action id>", and
 # old and new values {"status": ..., "reason": ...}.
 ACTION_FIELD_PREFIX = "action:"
-EARLIEST_YEAR = 2000
+# The range of months that /progress and the month buttons accept; `month_from_key`,
+# `add_months` and the /progress month argument all use it. Every month in it has a
+# six-digit yyyymm key (see `month_key`).
+EARLIEST_MONTH = dt.date(2000, 1, 1)
+LATEST_MONTH = dt.date(9999, 12, 1)
 
 
 class MonthClosed(Exception):
@@ -55,10 +59,17 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def add_months(month: dt.date, count: int) -> dt.date:
-    """Return the first day of the month `count` months after `month` (before, if negative)."""
+def add_months(month: dt.date, count: int) -> dt.date | None:
+    """Return the first day of the month `count` months after `month` (before, if negative).
+
+    Returns None when that month is outside EARLIEST_MONTH to LATEST_MONTH.
+    """
     index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
+    year, month_index = divmod(index, 12)
+    if not EARLIEST_MONTH.year <= year <= LATEST_MONTH.year:
+        return None
+    result = dt.date(year, month_index + 1, 1)
+    return result if EARLIEST_MONTH <= result <= LATEST_MONTH else None
 
 
 def month_key(month: dt.date) -> int:
@@ -67,11 +78,12 @@ def month_key(month: dt.date) -> int:
 
 
 def month_from_key(key: int) -> dt.date | None:
-    """Decode a yyyymm number; None when it names no month from EARLIEST_YEAR to 9999."""
+    """Decode a yyyymm number; None when it names no month from EARLIEST_MONTH to LATEST_MONTH."""
     year, month = divmod(key, 100)
-    if not EARLIEST_YEAR <= year <= 9999 or not 1 <= month <= 12:
+    if not EARLIEST_MONTH.year <= year <= LATEST_MONTH.year or not 1 <= month <= 12:
         return None
-    return dt.date(year, month, 1)
+    result = dt.date(year, month, 1)
+    return result if EARLIEST_MONTH <= result <= LATEST_MONTH else None
 
 
 def local_month(now: dt.datetime, timezone: str) -> dt.date:

@@ -83,12 +83,26 @@ async def replace_themes(
 
 
 def split_theme_names(text: str) -> list[str]:
-    """Split typed theme names on commas, semicolons or new lines; drop repeats."""
-    names: list[str] = []
+    """Split typed theme names on commas, semicolons or new lines, keeping repeats.
+
+    Runs of spaces inside a name become one space and empty parts are dropped.
+    """
+    parts = text.replace(";", ",").replace("\n", ",").split(",")
+    return [name for part in parts if (name := " ".join(part.split()))]
+
+
+def unique_theme_names(names: Sequence[str]) -> list[str]:
+    """Return `names` without repeats, in order. Case, spaces and punctuation do not count.
+
+    Names whose `name_key` is empty (only emoji or punctuation) are all kept, so the
+    caller can reject each of them by name.
+    """
+    unique: list[str] = []
     seen: set[str] = set()
-    for part in text.replace(";", ",").replace("\n", ",").split(","):
-        name = " ".join(part.split())
-        if name and name_key(name) not in seen:
-            seen.add(name_key(name))
-            names.append(name)
-    return names
+    for name in names:
+        key = name_key(name)
+        if key and key in seen:
+            continue
+        seen.add(key)
+        unique.append(name)
+    return unique

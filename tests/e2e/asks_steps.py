@@ -28,12 +28,14 @@ async def approved_poc(
     return user
 
 
-async def cop_group(harness: SandboxHarness, title: str = "CoP all") -> SandboxChat:
-    """Add the bot to a group and let the facilitator mark it as the CoP-wide group."""
+async def cop_group(
+    harness: SandboxHarness, title: str = "CoP all", kind: str = "cop"
+) -> SandboxChat:
+    """Add the bot to a group and let the facilitator mark its kind, the CoP-wide one by default."""
     group = harness.server.group(title, added_by=harness.facilitator)
     await harness.server.wait_idle()
     await say(harness, harness.facilitator, "/groupkind", chat=group)
-    await tap(harness, harness.facilitator, label("groups", "cop"), chat=group)
+    await tap(harness, harness.facilitator, label("groups", kind), chat=group)
     return group
 
 
@@ -157,3 +159,18 @@ def button_data(message: BotMessage, text: str) -> str:
             if found.text == text and found.callback_data is not None:
                 return found.callback_data
     raise AssertionError(f"no button {text!r} on message: {message.button_texts()}")
+
+
+async def open_edit(harness: SandboxHarness, user: SandboxUser, number: str = "1") -> BotMessage:
+    """Open entry `number` of the user's /mine list and press Edit; return the form's summary."""
+    await say(harness, user, "/mine")
+    await tap(harness, user, number)
+    return await tap(harness, user, label("asks/mine", "edit"))
+
+
+async def edit_field(
+    harness: SandboxHarness, user: SandboxUser, field: str, kind: str = "ask"
+) -> BotMessage:
+    """Press the summary's edit button of one field; return the question it asks."""
+    field_label = label(f"asks/{kind}", field)
+    return await tap(harness, user, TEXTS.label("en", "forms", "edit", field=field_label))

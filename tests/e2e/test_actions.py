@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+import pytest
 from e2e_helpers import (
     TEXTS,
     Answers,
@@ -201,12 +203,69 @@ async def test_due_date_in_past_or_impossible_reasked(harness: SandboxHarness) -
     summary = await say(harness, facilitator, "tomorrow")
 
     assert "“30/11/2026” is outside the allowed dates" in past.text
-    assert "on or after 1 Dec 2026" in past.text
+    assert "a date from 1 Dec 2026 to 1 Dec 2028" in past.text
     assert "By when should it be done?" in past.text
     assert "“31/02” is not a real date: February has at most 29 days" in impossible.text
     assert "could not read “someday” as a date" in words.text
     assert "2 Dec 2026" in summary.text
     assert harness.errors == []
+
+
+async def test_due_date_bounded_to_two_years(harness: SandboxHarness) -> None:
+    # 5 December 2026 in Kolkata.
+    harness.clock.set(dt.datetime(2026, 12, 5, 6, 0, tzinfo=dt.UTC))
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/action")
+    await say(harness, facilitator, TITLE)
+    await tap(harness, facilitator, "PRADAN")
+
+    question = await tap(harness, facilitator, label("themes", "finance"))
+    far = await say(harness, facilitator, "5/12/2099")
+    past_limit = await say(harness, facilitator, "6/12/2028")
+    summary = await say(harness, facilitator, "5/12/2028")
+
+    assert "15/12/2026" in question.text
+    assert "up to 2 years ahead" in question.text
+    assert "“5/12/2099” is outside the allowed dates" in far.text
+    assert "a date from 5 Dec 2026 to 5 Dec 2028" in far.text
+    assert "“6/12/2028” is outside the allowed dates" in past_limit.text
+    assert "Due date:</b> 5 Dec 2028 (the year after next)" in (summary.html or "")
+    assert harness.errors == []
+
+
+async def test_due_date_without_year_in_next_year(harness: SandboxHarness) -> None:
+    # 5 December 2026 in Kolkata: "4/12" is next year's 4 December.
+    harness.clock.set(dt.datetime(2026, 12, 5, 6, 0, tzinfo=dt.UTC))
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/action")
+    await say(harness, facilitator, TITLE)
+    await tap(harness, facilitator, "PRADAN")
+
+    question = await tap(harness, facilitator, label("themes", "finance"))
+    next_year = await say(harness, facilitator, "4/12")
+    due_label = TEXTS.label("en", "actions/new", "due")
+    await tap(harness, facilitator, TEXTS.label("en", "forms", "edit", field=due_label))
+    this_year = await say(harness, facilitator, "20/12")
+
+    assert "15/12/2026" in question.text
+    assert "Due date:</b> 4 Dec 2027 (next year)" in (next_year.html or "")
+    assert "Due date:</b> 20 Dec 2026\n" in (this_year.html or "")
+    assert "(next year)" not in this_year.text
+    assert harness.errors == []
+
+
+async def test_due_question_example_next_year(harness: SandboxHarness) -> None:
+    # 20 December 2026 in Kolkata: the example 15 December is next year's.
+    harness.clock.set(dt.datetime(2026, 12, 20, 6, 0, tzinfo=dt.UTC))
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/action")
+    await say(harness, facilitator, TITLE)
+    await tap(harness, facilitator, "PRADAN")
+
+    question = await tap(harness, facilitator, label("themes", "finance"))
+
+    assert "15/12/2027" in question.text
+    assert "15 Dec 2027" in question.text
 
 
 async def test_due_date_typed_in_hindi(harness: SandboxHarness) -> None:
@@ -565,12 +624,26 @@ async def test_hindi_list_and_buttons(harness: SandboxHarness) -> None:
     harness.clock.set(START + dt.timedelta(days=3))
 
     listed = await say(harness, asha, "/actions")
-    listed_text = listed.text
-    answer = await press(harness, asha, action_button("done", locale="hi"))
+    listed_text, listed_html = listed.text, listed.html or ""
+    listed_buttons = listed.button_texts()
+    progress = await press(harness, asha, action_button("in_progress", locale="hi"))
+    await press(harness, asha, action_button("drop", locale="hi"))
+    question = harness.server.last_bot_message(harness.server.private_chat(asha))
+    question_text, question_buttons = question.text, question.button_texts()
+    await press(harness, asha, label("actions", "drop_yes", "hi"))
+    closed = harness.server.last_bot_message(harness.server.private_chat(asha))
 
     assert "के फ़ॉलो-अप काम" in listed_text
-    assert "तारीख़ निकल चुकी" in listed_text
-    assert answer["text"] == TEXTS.bind("hi").alert("actions/marked", title=TITLE, status="पूरा")
+    assert "1 खुला काम, " in listed_text
+    assert "अंतिम तारीख़ निकल चुकी" in listed_text
+    assert "<i>खुला</i>" in listed_html
+    assert listed_buttons == ["1 ✅ पूरा", "1 ⏳ जारी", "1 🚧 अटका", "1 ✖️ बंद करें"]
+    assert progress["text"] == TEXTS.bind("hi").alert("actions/marked", title=TITLE, status="जारी")
+    assert "बंद करें?" in question_text
+    assert "छोड़" not in question_text
+    assert question_buttons == ["✖️ हाँ, बंद करें", "खुला रखें"]
+    assert "को बंद किया)" in closed.text
+    assert "छोड़" not in closed.text
 
 
 async def test_double_tap_done_applies_once(harness: SandboxHarness) -> None:
@@ -596,26 +669,119 @@ async def test_double_tap_done_applies_once(harness: SandboxHarness) -> None:
     assert harness.errors == []
 
 
-async def test_stuck_reason_in_group(harness: SandboxHarness) -> None:
+async def test_actions_private_only(harness: SandboxHarness) -> None:
     harness.clock.set(START)
     asha = await approved_poc(harness)
     await record_action(harness)
     group = harness.server.group("PRADAN team", added_by=asha)
     await harness.server.wait_idle()
+    action_id = (await load_actions(harness))[0].id
 
-    await say(harness, asha, "/actions", chat=group)
-    await harness.server.press(asha, group, action_button("stuck"))
-    await harness.server.wait_idle()
-    question = harness.server.last_bot_message(group)
-    await harness.server.send_text(
-        asha, group, "Buyer has not replied", reply_to_message_id=question.message_id
+    poc_reply = await say(harness, asha, "/actions", chat=group)
+    facilitator_reply = await say(harness, harness.facilitator, "/actions", chat=group)
+    update = await harness.server.press_data(
+        asha, group, poc_reply.message_id, ActionStatus(op="stuck", action_id=action_id).pack()
+    )
+    page = await harness.server.press_data(
+        harness.facilitator, group, poc_reply.message_id, ActionsPage(scope=0).pack()
     )
     await harness.server.wait_idle()
-    await tap(harness, asha, label("forms", "confirm"), chat=group)
 
-    assert f"What is blocking “{TITLE}”?" in question.text
+    assert poc_reply.html == render("actions/private_only")
+    assert facilitator_reply.html == render("actions/private_only")
+    assert TITLE not in facilitator_reply.text
+    private_only = TEXTS.bind("en").alert("actions/private_only")
+    for pressed in (update, page):
+        answer = callback_answer_for(harness, pressed)
+        assert answer is not None
+        assert answer["text"] == private_only
+    assert (await load_actions(harness))[0].status == "open"
+    assert harness.errors == []
+
+
+async def test_unapproved_press_gets_reason(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness)
+    await record_action(harness)
+    action_id = (await load_actions(harness))[0].id
+    newcomer = harness.server.user("newcomer")
+    pending = harness.server.user("pending")
+    await register(harness, pending, Answers(name="Pending Person"))
+    group = harness.server.group("PRADAN team", added_by=asha)
+    await harness.server.wait_idle()
+    anchor = await say(harness, asha, "/actions", chat=group)
+    own_chat = await say(harness, newcomer, "/actions")
+    data = ActionStatus(op="done", action_id=action_id).pack()
+
+    in_group = await harness.server.press_data(newcomer, group, anchor.message_id, data)
+    in_private = await harness.server.press_data(
+        newcomer, harness.server.private_chat(newcomer), own_chat.message_id, data
+    )
+    waiting = await harness.server.press_data(pending, group, anchor.message_id, data)
+    paging = await harness.server.press_data(
+        newcomer, group, anchor.message_id, ActionsPage(scope=0).pack()
+    )
+    await harness.server.wait_idle()
+
+    texts = TEXTS.bind("en")
+    pocs_only = texts.alert("asks/pocs_only", command="/actions")
+    for update in (in_group, in_private, paging):
+        answer = callback_answer_for(harness, update)
+        assert answer is not None
+        assert answer["text"] == pocs_only
+    waiting_answer = callback_answer_for(harness, waiting)
+    assert waiting_answer is not None
+    assert waiting_answer["text"] == texts.alert("asks/pending_only", command="/actions")
+    assert (await load_actions(harness))[0].status == "open"
+    assert harness.errors == []
+
+
+async def test_facilitator_marks_stuck(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness)
+    await record_action(harness)
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/actions")
+
+    await press(harness, facilitator, action_button("stuck"))
+    await say(harness, facilitator, "Buyer has not replied")
+    saved = await tap(harness, facilitator, label("forms", "confirm"))
+
     action = (await load_actions(harness))[0]
     assert action.status == "stuck"
-    assert action.stuck_reason == "Buyer has not replied"
-    assert "Marked as stuck" in harness.server.last_bot_message(group).text
+    assert saved.html == render("actions/stuck_saved_facilitator", action=action, bso=action.bso)
+    assert "Professional Assistance for Development Action" in saved.text
+    assert "The facilitator can see it" not in saved.text
+    listed = await say(harness, asha, "/actions")
+    assert "Stuck because: Buyer has not replied" in listed.text
+    assert harness.errors == []
+
+
+async def test_double_tap_drop_quiet(
+    harness: SandboxHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness)
+    await record_action(harness)
+    listed = await say(harness, asha, "/actions")
+    data = ActionStatus(op="drop", action_id=(await load_actions(harness))[0].id).pack()
+    chat = harness.server.private_chat(asha)
+    caplog.set_level(logging.DEBUG, logger="handlers.actions")
+
+    first = await harness.server.press_data(asha, chat, listed.message_id, data)
+    second = await harness.server.press_data(asha, chat, listed.message_id, data)
+    await harness.server.wait_idle()
+
+    warnings = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "handlers.actions" and record.levelno >= logging.WARNING
+    ]
+    assert warnings == []
+    assert any("already shown" in record.getMessage() for record in caplog.records)
+    for update in (first, second):
+        assert callback_answer_for(harness, update) is not None
+    question = harness.server.last_bot_message(chat)
+    assert f"Drop “{TITLE}”?" in question.text
+    assert (await load_actions(harness))[0].status == "open"
     assert harness.errors == []

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.methods import SendMessage
 from asks_steps import (
     add_entries,
     alert,
     approved_poc,
     button_data,
     cop_group,
+    edit_field,
     file_entry,
     load_entries,
     load_entry,
+    open_edit,
     press,
 )
+from e2e_form_helpers import press_on, question_to, reply
 from e2e_helpers import TEXTS, Answers, label, register, render, say, tap
 from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
 from bot.texts import MESSAGE_LIMIT, utf16_length
-from handlers.asks import entry_view
+from handlers.asks import Announcement, entry_view
 from handlers.callbacks import MineAction
 from storage.models import Bso, Contribution
 
@@ -54,7 +62,9 @@ async def test_ask_filed_and_announced(harness: SandboxHarness) -> None:
     assert entry.private is False
     assert entry.status == "open"
     theme = label("themes", "finance")
-    assert reply.html == render("asks/ask/saved", entry=entry, theme=theme, edited=False)
+    assert reply.html == render(
+        "asks/ask/saved", entry=entry, theme=theme, edited=False, group_note="told", groups_told=1
+    )
     note = harness.server.last_bot_message(group)
     assert note.html == render("asks/ask/announce", entry=entry, theme=theme)
 
@@ -72,7 +82,9 @@ async def test_give_announced_in_cop_group(harness: SandboxHarness) -> None:
     assert entry.kind == "give"
     assert entry.urgency is None
     assert entry.help_kinds == ["tool"]
-    assert reply.html == render("asks/give/saved", entry=entry, theme=theme, edited=False)
+    assert reply.html == render(
+        "asks/give/saved", entry=entry, theme=theme, edited=False, group_note="told", groups_told=1
+    )
     assert harness.server.last_bot_message(group).html == render(
         "asks/give/announce", entry=entry, theme=theme
     )
@@ -88,9 +100,163 @@ async def test_private_ask_not_announced(harness: SandboxHarness) -> None:
     [entry] = await load_entries(harness)
     assert entry.private is True
     assert reply.html == render(
-        "asks/ask/saved", entry=entry, theme=label("themes", "finance"), edited=False
+        "asks/ask/saved",
+        entry=entry,
+        theme=label("themes", "finance"),
+        edited=False,
+        group_note=None,
+        groups_told=0,
     )
     assert len(harness.server.bot_messages(group)) == before
+
+
+async def test_ask_without_cop_group_says_so(harness: SandboxHarness) -> None:
+    user = await approved_poc(harness, "asha")
+    pod = await cop_group(harness, "Nashik pod", kind="pod")
+    before = len(harness.server.bot_messages(pod))
+
+    reply_message = await file_entry(harness, user)
+
+    [entry] = await load_entries(harness)
+    assert reply_message.html == render(
+        "asks/ask/saved",
+        entry=entry,
+        theme=label("themes", "finance"),
+        edited=False,
+        group_note="no_group",
+        groups_told=0,
+    )
+    assert "/groupkind" in reply_message.text
+    assert "has been told" not in reply_message.text
+    assert len(harness.server.bot_messages(pod)) == before
+
+
+async def test_ask_filed_in_only_cop_group(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    group = await cop_group(harness)
+
+    await say(harness, asha, "/ask", chat=group)
+    theme_question = question_to(harness, group, asha)
+    await press_on(harness, asha, group, theme_question, label("themes", "finance"))
+    await reply(harness, asha, group, "Working capital for onion aggregation")
+    await reply(harness, asha, group, "Our FPOs need 20 lakh before the rabi harvest.")
+    await reply(harness, asha, group, "onion")
+    await say(harness, asha, "/skip", chat=group)
+    urgency = question_to(harness, group, asha)
+    await press_on(harness, asha, group, urgency, label("asks", "high"))
+    await reply(harness, asha, group, "peer")
+    summary = question_to(harness, group, asha)
+    await press_on(harness, asha, group, summary, label("forms", "no"))
+    summary = question_to(harness, group, asha)
+    await press_on(harness, asha, group, summary, label("forms", "confirm"))
+
+    [entry] = await load_entries(harness)
+    saved = harness.server.last_bot_message(group)
+    expected = render(
+        "asks/ask/saved",
+        entry=entry,
+        theme=label("themes", "finance"),
+        edited=False,
+        group_note=None,
+        groups_told=0,
+    )
+    assert expected in (saved.html or "")
+    assert "has been told" not in saved.text
+    announce = render("asks/ask/announce", entry=entry, theme=label("themes", "finance"))
+    assert all(message.html != announce for message in harness.server.bot_messages(group))
+
+
+class FailingBot:
+    """A bot whose messages to groups fail as if it had been removed from them."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> None:
+        self.sent.append(chat_id)
+        raise TelegramForbiddenError(
+            method=SendMessage(chat_id=chat_id, text=text),
+            message="Forbidden: bot was kicked from the group chat",
+        )
+
+
+async def test_announcement_outcomes() -> None:
+    failing = FailingBot()
+    to_two = Announcement(text="New ask", chat_ids=[-1, -2], cop_group_exists=True)
+    only_here = Announcement(text="New ask", chat_ids=[], cop_group_exists=True)
+    no_group = Announcement(text="New ask", chat_ids=[], cop_group_exists=False)
+    entry = Contribution(id=7, kind="ask")
+
+    posted = await to_two.post(failing, entry)  # type: ignore[arg-type]
+
+    assert posted == 0
+    assert failing.sent == [-1, -2]
+    assert to_two.outcome(posted) == "failed"
+    assert to_two.outcome(1) == "told"
+    assert only_here.outcome(0) is None
+    assert no_group.outcome(0) == "no_group"
+
+
+@pytest.mark.parametrize("locale", ["en", "hi"])
+@pytest.mark.parametrize("kind", ["ask", "give"])
+@pytest.mark.parametrize("private", [False, True])
+@pytest.mark.parametrize("edited", [False, True])
+@pytest.mark.parametrize(
+    ("group_note", "groups_told"),
+    [(None, 0), ("told", 1), ("told", 2), ("failed", 0), ("no_group", 0)],
+)
+def test_saved_message_spacing(
+    locale: str, kind: str, private: bool, edited: bool, group_note: str | None, groups_told: int
+) -> None:
+    entry = Contribution(title="Loan templates", private=private)
+
+    text = render(
+        f"asks/{kind}/saved",
+        locale,
+        entry=entry,
+        theme="Finance",
+        edited=edited,
+        group_note=group_note,
+        groups_told=groups_told,
+    )
+
+    assert "  " not in text
+    assert "\n" not in text
+    assert text.endswith("/mine" + ("." if locale == "en" else " से देखें।"))
+
+
+def test_saved_message_counts_groups() -> None:
+    entry = Contribution(title="Loan templates", private=False)
+
+    def told(count: int, locale: str) -> str:
+        return render(
+            "asks/ask/saved",
+            locale,
+            entry=entry,
+            theme="Finance",
+            edited=False,
+            group_note="told",
+            groups_told=count,
+        )
+
+    assert "The CoP group has been told." in told(1, "en")
+    assert "2 CoP groups have been told." in told(2, "en")
+    assert "CoP ग्रुप को बता दिया गया है।" in told(1, "hi")
+    assert "2 CoP ग्रुपों को बता दिया गया है।" in told(2, "hi")
+
+
+@pytest.mark.parametrize(
+    ("status", "word"),
+    [
+        ("open", "खुली"),
+        ("in_progress", "जारी"),
+        ("addressed", "पूरी हुई"),
+        ("withdrawn", "वापस ली गई"),
+    ],
+)
+def test_hindi_status_words(status: str, word: str) -> None:
+    # माँग, पेशकश and प्रविष्टि are feminine, so each status word takes its feminine form.
+    assert label("asks", f"status_{status}", "hi") == word
 
 
 @pytest.mark.parametrize("command", ["/ask", "/give", "/mine"])
@@ -136,7 +302,13 @@ async def test_hindi_ask_with_typed_theme(harness: SandboxHarness) -> None:
     assert entry.commodities == ["onion"]
     assert entry.title == "प्याज़ के लिए कार्यशील पूँजी"
     assert reply.html == render(
-        "asks/ask/saved", "hi", entry=entry, theme=label("themes", "finance", "hi"), edited=False
+        "asks/ask/saved",
+        "hi",
+        entry=entry,
+        theme=label("themes", "finance", "hi"),
+        edited=False,
+        group_note="told",
+        groups_told=1,
     )
     # The CoP group reads the community's default language.
     assert harness.server.last_bot_message(group).html == render(
@@ -224,8 +396,14 @@ async def test_mine_edit_title_updates_row(harness: SandboxHarness) -> None:
     assert entry.help_kinds == filed.help_kinds
     assert entry.urgency == filed.urgency
     assert reply.html == render(
-        "asks/ask/saved", entry=entry, theme=label("themes", "finance"), edited=True
+        "asks/ask/saved",
+        entry=entry,
+        theme=label("themes", "finance"),
+        edited=True,
+        group_note=None,
+        groups_told=0,
     )
+    assert "  " not in reply.text
     assert len(harness.server.bot_messages(group)) == announcements
     assert harness.errors == []
 
@@ -247,6 +425,100 @@ async def test_mine_edit_double_tap_opens_one_form(harness: SandboxHarness) -> N
     assert len(harness.server.bot_messages(harness.server.private_chat(asha))) == sent
 
 
+async def test_mine_edit_after_expiry_restarts(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    await file_entry(harness, asha)
+    await say(harness, asha, "/mine")
+    card = await tap(harness, asha, "1")
+    edit = button_data(card, label("asks/mine", "edit"))
+    await press(harness, asha, card, edit)
+    assert harness.app is not None
+    harness.clock.advance(dt.timedelta(hours=harness.app.settings.form_ttl_hours + 1))
+
+    answer = await press(harness, asha, card, edit)
+
+    assert answer is not None
+    assert answer.get("text") != alert("asks/mine/already_editing")
+    summary = harness.server.last_bot_message(harness.server.private_chat(asha))
+    assert label("forms", "confirm") in summary.button_texts()
+
+
+async def test_mine_concurrent_edits_of_different_fields(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    meena = await approved_poc(harness, "meena", Answers(name="Meena Rao", phone="91234 56789"))
+    await file_entry(harness, asha, title="Working capital for onion")
+    await open_edit(harness, asha)
+    await open_edit(harness, meena)
+
+    await edit_field(harness, asha, "title")
+    await say(harness, asha, "Working capital for tur dal")
+    first = await tap(harness, asha, label("forms", "confirm"))
+    await edit_field(harness, meena, "urgency")
+    await tap(harness, meena, label("asks", "low"))
+    second = await tap(harness, meena, label("forms", "confirm"))
+
+    [entry] = await load_entries(harness)
+    assert entry.title == "Working capital for tur dal"
+    assert entry.urgency == "low"
+    theme = label("themes", "finance")
+    saved = render(
+        "asks/ask/saved", entry=entry, theme=theme, edited=True, group_note=None, groups_told=0
+    )
+    assert "⚠️" not in first.text
+    conflict = render("asks/edit_conflict", overwritten=[], kept=[label("asks/ask", "title")])
+    assert second.html == saved + "\n\n" + conflict
+
+
+async def test_mine_concurrent_edits_of_same_field(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    meena = await approved_poc(harness, "meena", Answers(name="Meena Rao", phone="91234 56789"))
+    await file_entry(harness, asha, title="Working capital for onion")
+    await open_edit(harness, asha)
+    await open_edit(harness, meena)
+
+    await edit_field(harness, asha, "title")
+    await say(harness, asha, "Working capital for tur dal")
+    await edit_field(harness, asha, "states")
+    await say(harness, asha, "Maharashtra")
+    await tap(harness, asha, label("forms", "confirm"))
+    await edit_field(harness, meena, "title")
+    await say(harness, meena, "Working capital for soybean")
+    second = await tap(harness, meena, label("forms", "confirm"))
+
+    [entry] = await load_entries(harness)
+    # The later confirm wins the field both changed, and the other field keeps Asha's change.
+    assert entry.title == "Working capital for soybean"
+    assert entry.states == ["Maharashtra"]
+    conflict = render(
+        "asks/edit_conflict",
+        overwritten=[(label("asks/ask", "title"), "Working capital for tur dal")],
+        kept=[label("asks/ask", "states")],
+    )
+    assert second.html is not None
+    assert second.html.endswith("\n\n" + conflict)
+    assert "Working capital for tur dal" in second.text
+
+
+async def test_mine_edit_after_withdrawal_rejected(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    meena = await approved_poc(harness, "meena", Answers(name="Meena Rao", phone="91234 56789"))
+    await file_entry(harness, asha, title="Working capital for onion")
+    await open_edit(harness, asha)
+    await say(harness, meena, "/mine")
+    await tap(harness, meena, "1")
+    await tap(harness, meena, label("asks/mine", "withdraw"))
+    await tap(harness, meena, label("asks/mine", "withdraw_yes"))
+
+    await edit_field(harness, asha, "title")
+    await say(harness, asha, "Working capital for tur dal")
+    reply_message = await tap(harness, asha, label("forms", "confirm"))
+
+    [entry] = await load_entries(harness)
+    assert entry.status == "withdrawn"
+    assert entry.title == "Working capital for onion"
+    assert reply_message.html == render("asks/gone")
+
+
 async def test_mine_edit_of_replaced_theme_keeps_it(harness: SandboxHarness) -> None:
     asha = await approved_poc(harness, "asha")
     await file_entry(harness, asha, theme="finance")
@@ -254,6 +526,7 @@ async def test_mine_edit_of_replaced_theme_keeps_it(harness: SandboxHarness) -> 
     await say(harness, facilitator, "/themes")
     await tap(harness, facilitator, label("themes", "change"))
     await say(harness, facilitator, "Market access, Technology, Governance")
+    await tap(harness, facilitator, label("forms", "confirm"))
 
     await say(harness, asha, "/mine")
     card = await tap(harness, asha, "1")

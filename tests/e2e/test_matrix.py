@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import io
 import re
+from types import SimpleNamespace
 
 import pytest
 from asks_steps import (
@@ -172,6 +174,108 @@ async def test_matrix_csv_keeps_hindi(harness: SandboxHarness) -> None:
     assert rows[1][11] == "सुनीता देवी"
 
 
+async def test_matrix_hides_erased_filer(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha", Answers(name="Asha Kulkarni"))
+    meena = await approved_poc(harness, "meena", Answers(name="Meena Rao", phone="91234 56789"))
+    await file_entry(harness, asha, title="Working capital for onion")
+    await say(harness, asha, "/me")
+    await tap(harness, asha, label("common", "forget"))
+    await tap(harness, asha, label("common", "forget_confirm"))
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/matrix")
+    row = await tap(harness, facilitator, "PRADAN")
+
+    cell = await tap(harness, facilitator, row.button_texts()[0])
+
+    assert "Working capital for onion" in cell.text
+    assert "Asha" not in cell.text
+    assert "Filed by someone who has since deleted their data" in cell.text
+    await tap(harness, facilitator, TEXTS.label("en", "matrix", "back_to_bso", name="PRADAN"))
+    await tap(harness, facilitator, label("matrix", "back"))
+    await tap(harness, facilitator, label("matrix", "csv"))
+    entries_file = harness.server.last_bot_message(harness.server.private_chat(facilitator))
+    rows = read_csv(await download(harness, entries_file))
+    assert rows[1][11] == label("matrix", "csv_filer_erased")
+    await say(harness, meena, "/mine")
+    card = await tap(harness, meena, "1")
+    assert "Asha" not in card.text
+    assert "deleted their data" in card.text
+
+
+@pytest.mark.parametrize("locale", ["en", "hi"])
+def test_matrix_counts_agree(locale: str) -> None:
+    one = TEXTS.label(locale, "matrix", "cell", theme="T", asks=1, gives=1)
+    many = TEXTS.label(locale, "matrix", "cell", theme="T", asks=2, gives=0)
+    words = {"en": ("ask", "asks", "give", "gives"), "hi": ("माँग", "माँगें", "पेशकश", "पेशकशें")}
+    ask, asks, give, gives = words[locale]
+
+    assert one == f"T · 1 {ask}, 1 {give}"
+    assert many == f"T · 2 {asks}, 0 {gives}"
+
+
+def test_matrix_page_one_bso_singular() -> None:
+    context = {
+        "rows": [{"name": "PRADAN", "cells": ["·"]}],
+        "headers": ["T1"],
+        "totals": ["·"],
+        "cell_width": 2,
+        "name_width": 8,
+        "legend": [("T1", "Finance")],
+        "replaced": [],
+        "replaced_code": "+",
+        "total": {"total": 0},
+        "page": 0,
+        "pages": 1,
+    }
+
+    one = render("matrix/page", bso_count=1, **context)
+    two = render("matrix/page", bso_count=2, **context)
+
+    assert "entries of 1 BSO as" in one
+    assert "entries of 2 BSOs as" in two
+
+
+@pytest.mark.parametrize(
+    ("asks", "gives", "english", "hindi"),
+    [
+        (1, 0, "1 ask and 0 gives", "1 माँग और 0 पेशकशें"),
+        (2, 1, "2 asks and 1 give", "2 माँगें और 1 पेशकश"),
+    ],
+)
+def test_matrix_cell_heading_counts(asks: int, gives: int, english: str, hindi: str) -> None:
+    entry = SimpleNamespace(
+        kind="ask",
+        private=False,
+        title="Loan",
+        description="For 3 FPOs",
+        commodities=[],
+        states=[],
+    )
+    view = SimpleNamespace(
+        entry=entry,
+        kind="Ask",
+        status="open",
+        filed_on=dt.date(2025, 3, 1),
+        theme="Finance",
+        urgency=None,
+        help_kinds=[],
+        filer=None,
+        filer_erased=False,
+    )
+    context = {
+        "bso": {"name": "PRADAN"},
+        "column": "Finance",
+        "replaced_column": False,
+        "items": [view],
+        "cell": {"asks": asks, "gives": gives},
+        "page": 0,
+        "pages": 1,
+    }
+
+    assert english in render("matrix/cell", "en", **context)
+    assert hindi in render("matrix/cell", "hi", **context)
+
+
 async def test_matrix_open_cell(harness: SandboxHarness) -> None:
     await two_bsos(harness)
     facilitator = harness.facilitator
@@ -237,6 +341,7 @@ async def test_matrix_shows_replaced_theme_entries(harness: SandboxHarness) -> N
     await say(harness, facilitator, "/themes")
     await tap(harness, facilitator, label("themes", "change"))
     await say(harness, facilitator, "Market access, Technology, Governance")
+    await tap(harness, facilitator, label("forms", "confirm"))
 
     shown = await say(harness, facilitator, "/matrix")
 

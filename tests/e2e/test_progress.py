@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from e2e_helpers import (
     TEXTS,
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage, SandboxUser
 from bot.texts import MESSAGE_LIMIT, utf16_length
-from handlers.callbacks import CheckinStart, ProgressView
+from handlers.callbacks import CheckinStart, ProgressReportPage, ProgressView
 from storage import people
 from storage.models import (
     Bso,
@@ -58,7 +59,10 @@ async def approved_poc(harness: SandboxHarness, key: str, name: str) -> SandboxU
     return user
 
 
-async def add_action(harness: SandboxHarness, title: str, due_on: dt.date | None) -> int:
+async def add_action(
+    harness: SandboxHarness, title: str, due_on: dt.date | None, created_by: int | None = None
+) -> int:
+    """Add an open action of PRADAN; `created_by` is the recorder's Telegram id."""
     assert harness.app is not None
     async with harness.app.sessionmaker.begin() as session:
         community = await people.ensure_community(
@@ -67,7 +71,12 @@ async def add_action(harness: SandboxHarness, title: str, due_on: dt.date | None
         bso = await session.scalar(select(Bso).where(Bso.short_name == "PRADAN"))
         assert bso is not None
         action = FollowUpAction(
-            community_id=community.id, bso_id=bso.id, title=title, due_on=due_on, status="open"
+            community_id=community.id,
+            bso_id=bso.id,
+            title=title,
+            due_on=due_on,
+            status="open",
+            created_by=created_by,
         )
         session.add(action)
         await session.flush()
@@ -92,21 +101,31 @@ async def file_checkin(
     user: SandboxUser,
     *,
     actions: tuple[str, ...] = (),
+    reasons: tuple[str, ...] = (),
+    actions_taken: str = "Trained 3 FPO boards on GST filing",
+    challenges: str = "Late rains delayed the harvest",
     support: str | None = None,
+    numbers: tuple[str, str, str, str, str] = ("12", "3", "12 t", "3.5 lakh", "40"),
 ) -> BotMessage:
-    """Run /checkin as a first filing and confirm it; return the confirmation."""
+    """Run /checkin as a first filing and confirm it; return the confirmation.
+
+    `reasons` are the answers to the stuck reasons in order; a missing one is skipped.
+    """
     await say(harness, user, "/checkin")
+    stuck_count = 0
     for status in actions:
         await tap(harness, user, field_label(f"status_{status}"))
         if status == "stuck":
-            await say(harness, user, "/skip")
-    await say(harness, user, "Trained 3 FPO boards on GST filing")
-    await say(harness, user, "Late rains delayed the harvest")
+            reason = reasons[stuck_count] if stuck_count < len(reasons) else "/skip"
+            stuck_count += 1
+            await say(harness, user, reason)
+    await say(harness, user, actions_taken)
+    await say(harness, user, challenges)
     if support is None:
         await say(harness, user, "/skip")
     else:
         await say(harness, user, support)
-    summary = await fill_numbers(harness, user)
+    summary = await fill_numbers(harness, user, numbers)
     assert summary.buttons, f"expected the summary, got: {summary.text}"
     return await tap(harness, user, label("forms", "confirm"))
 
@@ -525,6 +544,8 @@ async def test_checkin_in_group_points_to_private(harness: SandboxHarness) -> No
     reply = await say(harness, asha, "/checkin", chat=group)
 
     assert reply.html == render("progress/private_only", command="/checkin")
+    assert "Send /checkin there" in reply.text
+    assert "/progress" not in reply.text
     assert await load_reports(harness) == []
     assert harness.errors == []
 
@@ -558,6 +579,287 @@ async def test_progress_in_group_points_to_private(harness: SandboxHarness) -> N
 
     reply = await say(harness, harness.facilitator, "/progress", chat=group)
 
-    assert reply.html == render("progress/private_only")
+    assert reply.html == render("progress/private_only", command="/progress")
+    assert "Send /progress there" in reply.text
+    assert "/checkin" not in reply.text
     assert PRADAN not in reply.text
+    assert harness.errors == []
+
+
+def test_private_only_names_command_in_hindi() -> None:
+    for command in ("/checkin", "/progress"):
+        other = "/progress" if command == "/checkin" else "/checkin"
+        text = render("progress/private_only", "hi", command=command)
+        assert f"{command} वहीं भेजें" in text
+        assert other not in text
+
+
+# --- Months before the earliest one ---------------------------------------------------------
+
+
+async def test_progress_month_before_earliest_rejected(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    facilitator = harness.facilitator
+
+    for argument in ("0001-01", "1990-01", "Dec 1999"):
+        reply = await say(harness, facilitator, f"/progress {argument}")
+        assert "Progress updates for" not in reply.text, argument
+        assert "a month from Jan 2000 to Mar 2026" in reply.text, argument
+        assert "/progress Mar 2025" in reply.text, argument
+
+    earliest = await say(harness, facilitator, "/progress 2000-01")
+    assert "Progress updates for Jan 2000" in earliest.text
+    assert month_button("previous_month", "Dec 1999") not in earliest.button_texts()
+    later = await tap(harness, facilitator, month_button("next_month", "Feb 2000"))
+    assert "Progress updates for Feb 2000" in later.text
+    back = await tap(harness, facilitator, month_button("previous_month", "Jan 2000"))
+    assert "Progress updates for Jan 2000" in back.text
+    assert harness.errors == []
+
+
+# --- Stuck actions reported to their recorder -----------------------------------------------
+
+
+def stuck_reports(harness: SandboxHarness) -> list[BotMessage]:
+    chat = harness.server.private_chat(harness.facilitator)
+    return [message for message in harness.server.bot_messages(chat) if "🚧" in message.text]
+
+
+async def test_checkin_stuck_reported_to_recorder(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness, "asha", "Asha Patil")
+    recorder = harness.facilitator.id
+    await add_action(harness, "Visit the Pune mandi", dt.date(2026, 3, 1), created_by=recorder)
+    await add_action(harness, "Draft a business plan", dt.date(2026, 3, 2), created_by=recorder)
+    await add_action(harness, "Call the bank", dt.date(2026, 3, 3))
+    await add_action(harness, "Train FPO boards", dt.date(2026, 3, 4), created_by=recorder)
+
+    saved = await file_checkin(
+        harness,
+        asha,
+        actions=("stuck", "stuck", "stuck", "done"),
+        reasons=("The mandi committee has not replied",),
+    )
+    assert "is saved" in saved.text
+
+    reports = stuck_reports(harness)
+    assert len(reports) == 2
+    with_reason, without_reason = reports
+    assert f"{PRADAN} is stuck on a follow-up action: Visit the Pune mandi" in with_reason.text
+    assert "Reason: The mandi committee has not replied" in with_reason.text
+    assert "Marked by Asha Patil in the progress update for Mar 2026" in with_reason.text
+    assert "Draft a business plan" in without_reason.text
+    assert "No reason was given." in without_reason.text
+
+    # An amendment that leaves the actions stuck reports nothing again.
+    await say(harness, asha, "/checkin")
+    amended = await tap(harness, asha, label("forms", "confirm"))
+    assert amended.text == render(
+        "progress/saved",
+        month="Mar 2026",
+        bso=PRADAN,
+        created=False,
+        merged=False,
+        changed=[],
+        actions=[],
+        skipped=[],
+        filing=None,
+        offer_ask=False,
+    )
+    assert "Nothing was saved, because your answers are the same" in amended.text
+    assert len(stuck_reports(harness)) == 2
+    assert harness.errors == []
+
+
+async def test_stuck_not_reported_when_save_rejected(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness, "asha", "Asha Patil")
+    await add_action(harness, "Visit the Pune mandi", None, created_by=harness.facilitator.id)
+
+    await say(harness, asha, "/checkin")
+    await tap(harness, asha, field_label("status_stuck"))
+    await say(harness, asha, "The mandi committee has not replied")
+    await say(harness, asha, "Met two buyers")
+    await say(harness, asha, "/skip")
+    await say(harness, asha, "/skip")
+    await fill_numbers(harness, asha)
+    await say(harness, harness.facilitator, "/progress")
+    await tap(harness, harness.facilitator, month_button("close", "Mar 2026"))
+    await tap(harness, harness.facilitator, month_button("close_yes", "Mar 2026"))
+
+    rejected = await tap(harness, asha, label("forms", "confirm"))
+
+    assert "closed Mar 2026 while you were filling in the form" in rejected.text
+    assert stuck_reports(harness) == []
+    assert harness.errors == []
+
+
+# --- Counts and their units -----------------------------------------------------------------
+
+
+async def test_counts_of_one_are_singular(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness, "asha", "Asha Patil")
+    await say(harness, asha, "/checkin")
+    await say(harness, asha, "Trained one FPO board")
+    await say(harness, asha, "/skip")
+    await say(harness, asha, "/skip")
+    summary = await fill_numbers(harness, asha, ("1", "1 buyer", "1 tonne", "1", "1 woman"))
+
+    for shown in ("1 FPO", "1 buyer", "1 tonne", "1 woman"):
+        assert f": {shown}\n" in summary.text + "\n", shown
+    for wrong in ("1 FPOs", "1 buyers", "1 tonnes", "1 women"):
+        assert wrong not in summary.text, wrong
+    await tap(harness, asha, label("forms", "confirm"))
+
+    overview = await say(harness, harness.facilitator, "/progress")
+    assert "1 of 14 BSOs has filed" in overview.text
+    assert "FPOs supported: 1 FPO\n" in overview.text
+    assert "Women members reached: 1 woman" in overview.text
+    assert harness.errors == []
+
+
+# --- A BSO's full update --------------------------------------------------------------------
+
+TOKEN_RE = re.compile(r"\b[ACS]\d{3}\b")
+
+
+def long_answer(prefix: str, limit: int) -> tuple[str, list[str]]:
+    """Build an answer of at most `limit` characters of numbered tokens, and the tokens.
+
+    The tokens are followed by characters that HTML escapes, so the message grows well
+    beyond the answer's own length.
+    """
+    tokens: list[str] = []
+    text = ""
+    while True:
+        token = f"{prefix}{len(tokens):03d}"
+        separator = "\n" if len(tokens) % 6 == 5 else " "
+        piece = f"{token}<&>&<>&{separator}"
+        if len(text) + len(piece) > limit:
+            return text.strip(), tokens
+        text += piece
+        tokens.append(token)
+
+
+async def report_pages(harness: SandboxHarness, first: BotMessage) -> list[str]:
+    """Return the text of each page of the full update on `first`, pressing Next page.
+
+    Every page is edited into the same message, so each text is copied before the next press.
+    """
+    pages = [first.text]
+    while label("progress", "next_page") in first.button_texts():
+        first = await tap(harness, harness.facilitator, label("progress", "next_page"))
+        pages.append(first.text)
+    return pages
+
+
+async def test_full_update_shows_every_answer(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness, "asha", "Asha Patil")
+    ravi = await approved_poc(harness, "ravi", "Ravi Kumar")
+    await add_action(harness, "Visit the Pune mandi", None)
+    actions_taken, action_tokens = long_answer("A", 1500)
+    challenges, challenge_tokens = long_answer("C", 1000)
+    support, support_tokens = long_answer("S", 1500)
+    await file_checkin(
+        harness,
+        asha,
+        actions=("stuck",),
+        reasons=("The mandi committee has not replied",),
+        actions_taken=actions_taken,
+        challenges=challenges,
+        support=support,
+    )
+    harness.clock.advance(dt.timedelta(days=1))
+    await say(harness, ravi, "/checkin")
+    await tap(harness, ravi, edit_button("women_reached"))
+    await say(harness, ravi, "55")
+    await tap(harness, ravi, label("forms", "confirm"))
+
+    facilitator = harness.facilitator
+    overview = await say(harness, facilitator, "/progress")
+    report_button = label("progress", "bso_report", bso="PRADAN")
+    assert report_button in overview.button_texts()
+    first = await tap(harness, facilitator, report_button)
+    assert first.message_id == overview.message_id
+    pages = await report_pages(harness, first)
+
+    assert len(pages) > 1
+    assert f"Page 1 of {len(pages)}" in pages[0]
+    for page in pages:
+        assert utf16_length(page) <= MESSAGE_LIMIT
+    shown = "\n".join(pages)
+    assert TOKEN_RE.findall(shown) == action_tokens + challenge_tokens + support_tokens
+    # The escaped answer of the actions is too long for one message, so it is split.
+    assert f"{field_label('actions_taken')} (continued)" in shown
+    assert "filed by Asha Patil on 10 Mar 2026, 11:30" in pages[0]
+    assert "last by Ravi Kumar on 11 Mar 2026" in pages[0]
+    assert field_label("challenges") in shown
+    assert "Women members reached: 55 women" in shown
+    assert (
+        "Follow-up “Visit the Pune mandi”: Stuck. Reason: The mandi committee has not replied"
+        in shown
+    )
+    assert "✏️ Ravi Kumar, 11 Mar 2026, 11:30: Women members reached" in shown
+
+    back = await tap(harness, facilitator, month_button("back", "Mar 2026"))
+    assert back.message_id == overview.message_id
+    assert "Progress updates for Mar 2026" in back.text
+    assert harness.errors == []
+
+
+async def test_full_update_from_history(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness, "asha", "Asha Patil")
+    challenges = "Late rains delayed the harvest. " * 20
+    await file_checkin(harness, asha, challenges=challenges.strip())
+
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/progress")
+    history = await tap(harness, facilitator, "PRADAN")
+    assert "Challenges: Late rains delayed the harvest." in history.text
+    month_report = label("progress", "month_report", month="Mar 2026")
+    assert month_report in history.button_texts()
+
+    report = await tap(harness, facilitator, month_report)
+    assert challenges.strip() in report.text
+    assert "Page 1 of" not in report.text
+    back = await tap(harness, facilitator, label("progress", "back_history", bso="PRADAN"))
+    assert back.message_id == history.message_id
+    assert f"{PRADAN}: progress month by month" in back.text
+    assert harness.errors == []
+
+
+async def test_forged_report_buttons_rejected(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness, "asha", "Asha Patil")
+    await file_checkin(harness, asha)
+    assert harness.app is not None
+    async with harness.app.sessionmaker() as session:
+        pradan = await session.scalar(select(Bso).where(Bso.short_name == "PRADAN"))
+        other = await session.scalar(select(Bso).where(Bso.short_name != "PRADAN"))
+    assert pradan is not None and other is not None
+
+    update = await press(harness, asha, ProgressReportPage(month=202603, bso_id=pradan.id).pack())
+    answer = callback_answer_for(harness, update)
+    assert answer is not None
+    assert answer["text"] == render("common/facilitators_only")
+
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/progress")
+    cases = [
+        (f"pr1:202604:{pradan.id}:0:month:202603:0", "progress/month_invalid"),
+        (f"pr1:202603:{pradan.id}:0:month:202604:0", "progress/month_invalid"),
+        (f"pr1:202603:{pradan.id}:0:month:199912:0", "progress/month_invalid"),
+        (f"pr1:202603:{pradan.id}:0:close_yes:202603:0", "progress/month_invalid"),
+        ("pr1:202603:999999:0:month:202603:0", "progress/bso_unknown"),
+        (f"pr1:202603:{other.id}:0:month:202603:0", "progress/report_gone"),
+        (f"pr1:202602:{pradan.id}:0:month:202603:0", "progress/report_gone"),
+    ]
+    for data, template in cases:
+        update = await press(harness, facilitator, data)
+        answer = callback_answer_for(harness, update)
+        assert answer is not None, data
+        assert answer["text"] == render(template), data
     assert harness.errors == []

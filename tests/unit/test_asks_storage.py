@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import asks
+from storage import asks, people
 from storage.asks import REPLACED_COLUMN, Cell
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Base, Bso, Community, Contribution, Person, Theme
@@ -235,11 +235,97 @@ def test_set_status_unknown_raises() -> None:
 async def test_filer_names_fall_back_to_telegram_name(world: World) -> None:
     by_asha = await world.entry(world.pradan, world.finance, person=world.asha)
     by_ravi = await world.entry(world.pradan, world.finance, person=world.ravi)
-    erased = await world.entry(world.pradan, world.finance)
+    without_filer = await world.entry(world.pradan, world.finance)
 
-    names = await asks.filer_names(world.session, [by_asha, by_ravi, erased])
+    names = await asks.filer_names(world.session, [by_asha, by_ravi, without_filer])
 
     assert names == {world.asha.id: "Asha Patil", world.ravi.id: "Ravi T"}
+
+
+async def test_filer_names_hide_erased_person(world: World) -> None:
+    by_asha = await world.entry(world.pradan, world.finance, person=world.asha)
+    people.erase_personal_data(world.asha)
+    await world.session.flush()
+
+    names = await asks.filer_names(world.session, [by_asha])
+
+    # The row keeps the Telegram name "Asha", which must not be shown either.
+    assert names == {world.asha.id: None}
+
+
+# --- Merging an edit ----------------------------------------------------------------------------
+
+BASE = {
+    "theme": 1,
+    "title": "Working capital",
+    "description": "For 3 FPOs",
+    "commodities": ["onion"],
+    "states": [],
+    "urgency": "high",
+    "help_kinds": ["peer"],
+    "private": False,
+}
+
+
+def test_merge_edit_keeps_other_field_change() -> None:
+    current = {**BASE, "urgency": "low"}
+    edited = {**BASE, "title": "Working capital for tur dal"}
+
+    merge = asks.merge_edit(BASE, current, edited)
+
+    assert merge.values == {**BASE, "title": "Working capital for tur dal", "urgency": "low"}
+    assert merge.kept == ("urgency",)
+    assert merge.overwritten == {}
+    assert merge.changed_meanwhile
+
+
+def test_merge_edit_same_field_later_wins() -> None:
+    current = {**BASE, "commodities": ["onion", "tur dal"]}
+    edited = {**BASE, "commodities": ["soybean"]}
+
+    merge = asks.merge_edit(BASE, current, edited)
+
+    assert merge.values["commodities"] == ["soybean"]
+    assert merge.overwritten == {"commodities": ["onion", "tur dal"]}
+    assert merge.kept == ()
+
+
+def test_merge_edit_same_new_value_no_conflict() -> None:
+    current = {**BASE, "private": True}
+    edited = {**BASE, "private": True}
+
+    merge = asks.merge_edit(BASE, current, edited)
+
+    assert merge.values == current
+    assert not merge.changed_meanwhile
+
+
+def test_merge_edit_nothing_changed_meanwhile() -> None:
+    edited = {**BASE, "help_kinds": ["peer", "expert"]}
+
+    merge = asks.merge_edit(BASE, dict(BASE), edited)
+
+    assert merge.values == edited
+    assert not merge.changed_meanwhile
+
+
+def test_merge_edit_without_base_writes_all() -> None:
+    current = {**BASE, "urgency": "low"}
+
+    merge = asks.merge_edit(None, current, BASE)
+
+    assert merge.values == BASE
+    assert not merge.changed_meanwhile
+
+
+async def test_entry_values_round_trip(world: World) -> None:
+    entry = await world.entry(world.pradan, world.finance, person=world.asha)
+    values = {**BASE, "theme": world.market.id, "states": ["Maharashtra"], "private": True}
+
+    asks.apply_values(entry, values)
+    await world.session.flush()
+
+    assert asks.entry_values(entry) == values
 
 
 # --- The matrix --------------------------------------------------------------------------------

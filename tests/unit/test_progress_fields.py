@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -10,9 +11,9 @@ import pytest
 from bot.config import LOCALES
 from bot.forms import FieldError, Form
 from bot.forms.engine import FormEngine
-from bot.texts import MESSAGE_LIMIT, Texts, utf16_length
+from bot.texts import MESSAGE_LIMIT, PROMPTS_DIR, Texts, utf16_length
 from handlers import progress
-from handlers.progress_fields import outcome_fields
+from handlers.progress_fields import CHECKIN_PROMPTS, outcome_fields, plural_category
 
 TODAY = dt.date(2026, 3, 10)
 TEXTS = Texts()
@@ -183,3 +184,98 @@ def test_longest_summary_fits_message(locale: str) -> None:
 
     assert len(summary.items) == len(answers)
     assert utf16_length(text) <= MESSAGE_LIMIT, utf16_length(text)
+
+
+@pytest.mark.parametrize(
+    ("locale", "value", "expected"),
+    [
+        ("en", 1, "one"),
+        ("en", 1.0, "one"),
+        ("en", 0, "other"),
+        ("en", 0.5, "other"),
+        ("en", 1.5, "other"),
+        ("en", 2, "other"),
+        ("en", 1_00_001, "other"),
+        ("hi", 0, "one"),
+        ("hi", 1, "one"),
+        ("hi", 0.5, "one"),
+        ("hi", 1.5, "other"),
+        ("hi", 2, "other"),
+    ],
+)
+def test_plural_category(locale: str, value: int | float, expected: str) -> None:
+    assert plural_category(value, locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "name", "value", "expected"),
+    [
+        ("en", "fpos_supported", 1, "1 FPO"),
+        ("en", "fpos_supported", 2, "2 FPOs"),
+        ("en", "fpos_supported", 0, "0 FPOs"),
+        ("en", "buyer_linkages", 1, "1 buyer"),
+        ("en", "buyer_linkages", 3, "3 buyers"),
+        ("en", "volume_tonnes", 1.0, "1 tonne"),
+        ("en", "volume_tonnes", 1.5, "1.5 tonnes"),
+        ("en", "volume_tonnes", 0.5, "0.5 tonnes"),
+        ("en", "women_reached", 1, "1 woman"),
+        ("en", "women_reached", 1_200, "1,200 women"),
+        ("en", "value_lakh", 1.0, "1 lakh rupees"),
+        ("hi", "women_reached", 1, "1 महिला"),
+        ("hi", "women_reached", 0, "0 महिला"),
+        ("hi", "women_reached", 40, "40 महिलाएँ"),
+        ("hi", "fpos_supported", 1, "1 एफ़पीओ"),
+        ("hi", "volume_tonnes", 1.0, "1 टन"),
+    ],
+)
+def test_count_display_agrees(
+    kinds: dict[str, Any], locale: str, name: str, value: int | float, expected: str
+) -> None:
+    assert kinds[name].display(value, locale) == expected
+
+
+def test_singular_units_accepted(kinds: dict[str, Any]) -> None:
+    assert parse(kinds, "fpos_supported", "1 FPO") == 1
+    assert parse(kinds, "buyer_linkages", "1 buyer") == 1
+    assert parse(kinds, "volume_tonnes", "1 tonne") == 1.0
+    assert parse(kinds, "women_reached", "1 woman") == 1
+    assert parse(kinds, "women_reached", "1 महिला", "hi") == 1
+
+
+# --- Hindi wording ----------------------------------------------------------------------------
+
+HINDI_PROGRESS = sorted((PROMPTS_DIR / "hi" / "progress").rglob("*"))
+# Wrong Hindi in the progress messages, each with the reason. BSO is masculine in Hindi,
+# "ask" is माँग, a due date is अंतिम तारीख़, and छोड़ is the Skip button and "skipped".
+HINDI_MISTAKES = {
+    r"(आपकी|दूसरी|इसकी|उसकी) BSO": "BSO is masculine: आपके BSO, दूसरे BSO",
+    r"\bask\b(?!_)": "an ask is माँग",
+    r"नियत": "a due date is अंतिम तारीख़",
+    r"छोड़": "छोड़ is the Skip button and a skipped answer; dropped is बंद किया",
+}
+
+
+@pytest.mark.parametrize(
+    "path", [path for path in HINDI_PROGRESS if path.is_file()], ids=lambda path: path.name
+)
+def test_hindi_progress_glossary(path: Any) -> None:
+    text = re.sub(r"\{[{%#].*?[}%#]\}", " ", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    for pattern, reason in HINDI_MISTAKES.items():
+        assert not re.search(pattern, text), f"{path.name}: {reason}"
+
+
+def test_hindi_action_statuses() -> None:
+    expected = {
+        "open": "खुला",
+        "in_progress": "जारी",
+        "done": "पूरा",
+        "stuck": "अटका",
+        "dropped": "बंद किया",
+    }
+    for status, word in expected.items():
+        assert TEXTS.label("hi", CHECKIN_PROMPTS, f"status_{status}") == word
+        macro = TEXTS.env.get_template("hi/progress/_macros.html").module
+        assert str(macro.status_name(status)) == word  # type: ignore[attr-defined]
+    assert TEXTS.label("hi", CHECKIN_PROMPTS, "status_dropped") != TEXTS.label(
+        "hi", "forms", "skip"
+    )

@@ -362,6 +362,9 @@ def test_local_month_in_kolkata(now: dt.datetime, expected: dt.date) -> None:
         (202613, None),
         (202600, None),
         (199912, None),
+        (200001, progress.EARLIEST_MONTH),
+        (999912, progress.LATEST_MONTH),
+        (100, None),
         (0, None),
         (99999999, None),
     ],
@@ -374,3 +377,25 @@ def test_add_months_crosses_years() -> None:
     assert progress.add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
     assert progress.add_months(dt.date(2025, 12, 1), 1) == dt.date(2026, 1, 1)
     assert progress.add_months(dt.date(2026, 3, 1), -15) == dt.date(2024, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("month", "count", "expected"),
+    [
+        (dt.date(2000, 1, 1), -1, None),
+        (dt.date(2000, 2, 1), -1, dt.date(2000, 1, 1)),
+        (dt.date(1, 1, 1), -1, None),
+        (dt.date(1, 1, 1), 1, None),
+        (dt.date(1990, 1, 1), 1, None),
+        (dt.date(9999, 12, 1), 1, None),
+        (dt.date(9999, 11, 1), 1, dt.date(9999, 12, 1)),
+        (dt.date(2026, 3, 1), -100_000, None),
+    ],
+)
+def test_add_months_at_bounds(month: dt.date, count: int, expected: dt.date | None) -> None:
+    assert progress.add_months(month, count) == expected
+
+
+def test_earliest_month_has_key() -> None:
+    for month in (progress.EARLIEST_MONTH, progress.LATEST_MONTH):
+        assert progress.month_from_key(progress.month_key(month)) == month
