@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from bot.config import LOCALES, PROJECT_ROOT
+from storage.normalize import load_commodities, load_states
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
 # Telegram's limit on a message's text after entities are parsed, in UTF-16 code units.
@@ -46,6 +48,8 @@ class Texts:
         self.env.filters["indian_date"] = indian_date
         self.env.filters["clip"] = clip
         self.env.filters["phone"] = display_phone
+        self.env.filters["state_names"] = state_names
+        self.env.filters["commodity_names"] = commodity_names
 
     def locale_for(self, locale: str | None) -> str:
         return locale if locale in LOCALES else self.default_locale
@@ -115,3 +119,15 @@ def display_phone(value: str | None) -> str:
     if len(value) == 13 and value.startswith("+91") and value[3:].isdigit():
         return f"+91 {value[3:8]} {value[8:]}"
     return value
+
+
+def state_names(values: Iterable[str] | None, locale: str = "en") -> str:
+    """Join canonical state names as a reader of `locale` knows them (Hindi names for "hi")."""
+    states = load_states()
+    return ", ".join(states.display_name(name, locale) for name in values or ())
+
+
+def commodity_names(values: Iterable[str] | None, locale: str = "en") -> str:
+    """Join canonical commodity names as a reader of `locale` knows them (Hindi for "hi")."""
+    commodities = load_commodities()
+    return ", ".join(commodities.display_name(name, locale) for name in values or ())

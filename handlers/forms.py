@@ -603,7 +603,10 @@ async def button_in_form(
     if await state.get_state() != FORM_STATE:
         # The form was confirmed, cancelled or expired, or the button is someone else's
         # on a message that shows neither a reply to them nor a mention of them.
-        await callback.answer(t.alert("forms/ended"), show_alert=True)
+        ended = FLOWS.get(callback_data.flow)
+        await callback.answer(
+            t.alert("forms/ended", command=ended.command if ended else None), show_alert=True
+        )
         return
     stored = await state.get_data()
     message_id = callback.message.message_id if callback.message is not None else None

@@ -224,6 +224,29 @@ async def build_registration(context: FormContext) -> Form:
     )
 
 
+async def closest_listed_bso(session: AsyncSession, community_id: int, name: str) -> Bso | None:
+    """Return the one listed BSO whose name or short name a typed new name misspells, if any.
+
+    The same rapidfuzz WRatio cutoff as the BSO question applies, so "Pradhan" typed as a
+    new BSO joins PRADAN rather than proposing a duplicate. A tie returns None.
+    """
+    bsos = await people.list_bsos(session, community_id)
+    names = [(bso, bso_name) for bso in bsos for bso_name in (bso.name, bso.short_name) if bso_name]
+    matches = process.extract(
+        clean_line(name),
+        {index: bso_name for index, (_, bso_name) in enumerate(names)},
+        scorer=fuzz.WRatio,
+        processor=str.casefold,
+        score_cutoff=BSO_MATCH_CUTOFF,
+        limit=None,
+    )
+    if not matches:
+        return None
+    best = max(score for _, score, _ in matches)
+    found = {names[index][0].id: names[index][0] for _, score, index in matches if score == best}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def chosen_language(answers: Mapping[str, Any]) -> str | None:
     """Return the language the person chose, which the summary and confirmation use."""
     language = answers.get("language")
@@ -240,6 +263,8 @@ async def save_registration(context: FormContext, confirmed: Confirmed) -> None:
     if answers["bso"] == NEW_BSO:
         # A typed name of a listed BSO selects it; a new one joins the list on approval.
         bso = await people.find_bso_by_name(session, registrant.community_id, answers["bso_new"])
+        if bso is None:
+            bso = await closest_listed_bso(session, registrant.community_id, answers["bso_new"])
         proposed = None if bso is not None else answers["bso_new"]
     else:
         bso = await people.get_bso(

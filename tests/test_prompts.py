@@ -50,7 +50,7 @@ ALERT_TEMPLATES = [
     ("asks/pending_only", {"command": "/mine"}),
     ("asks/pocs_only", {"command": "/mine"}),
     ("common/facilitators_only", {}),
-    ("forms/ended", {}),
+    ("forms/ended", {"command": "/checkin"}),
     ("progress/private_only", {"command": "/progress"}),
     ("forms/expired_alert", {}),
     ("forms/not_yours", {"command": "/give"}),

@@ -481,6 +481,9 @@ class CommodityList(_ListJson, Field[tuple[str, ...]]):
     min_count: int = 1
     max_count: int | None = None
     max_length: int = 500
+    # The longest commodity name in the list is about 30 characters; 60 leaves room for
+    # a variety or grade typed with it.
+    max_item_length: int = 60
     known_only: bool = False
 
     def parse(self, text: str, *, today: dt.date, locale: str) -> tuple[str, ...]:
@@ -489,6 +492,13 @@ class CommodityList(_ListJson, Field[tuple[str, ...]]):
             raise FieldError("text_too_long", length=len(answer), maximum=self.max_length)
         commodities = load_commodities()
         names = commodities.split(answer)
+        for name in names:
+            if not any(char.isalpha() for char in name):
+                raise FieldError("commodity_no_letters", typed=typed(name))
+            if len(name) > self.max_item_length:
+                raise FieldError(
+                    "commodity_too_long", typed=typed(name), maximum=self.max_item_length
+                )
         if self.known_only:
             known = set(commodities.names)
             unknown = [typed(name) for name in names if name not in known]

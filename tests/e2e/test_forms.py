@@ -426,7 +426,7 @@ async def test_double_tapped_confirm_saves_once(harness: SandboxHarness) -> None
 
     assert len(await contributions(harness)) == 1
     assert alert_of(harness, first) is None
-    assert alert_of(harness, second) == render("forms/ended")
+    assert alert_of(harness, second) == render("forms/ended", command="/ask")
     assert summary.buttons == []
     assert harness.errors == []
 
@@ -607,7 +607,7 @@ async def test_form_expires_after_48_hours(harness: SandboxHarness) -> None:
         asha, chat, title_question.message_id, button_data(title_question, label("forms", "cancel"))
     )
     await harness.server.wait_idle()
-    assert alert_of(harness, update) == render("forms/ended")
+    assert alert_of(harness, update) == render("forms/ended", command="/ask")
     assert await contributions(harness) == []
     assert harness.errors == []
 

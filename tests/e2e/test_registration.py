@@ -405,6 +405,25 @@ async def test_typed_new_bso_reuses_listed_one(harness: SandboxHarness) -> None:
     assert harness.errors == []
 
 
+async def test_misspelt_new_bso_joins_listed_one(harness: SandboxHarness) -> None:
+    asha = harness.server.user("asha")
+    await open_form_at_bso(harness, asha)
+    await tap(harness, asha, label("registration", "bso_not_listed"))
+    await say(harness, asha, "Pradhan")
+    await say(harness, asha, "director")
+    await say(harness, asha, "/skip")
+    await fill_form_rest(harness, asha)
+
+    await tap(harness, asha, label("forms", "confirm"))
+
+    person = await load_person(harness, asha)
+    assert person is not None
+    assert person.bso is not None
+    assert person.bso.short_name == "PRADAN"
+    assert person.proposed_bso_name is None
+    assert harness.errors == []
+
+
 async def test_edit_bso_to_listed_drops_new_name(harness: SandboxHarness) -> None:
     asha = harness.server.user("asha")
     await open_form_at_bso(harness, asha)

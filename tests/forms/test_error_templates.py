@@ -77,6 +77,8 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("spaces", "empty", parse_with(ShortText(), "   ")),
     ("only commas", "empty", parse_with(MultiChoice(options=ROLES), ", ,")),
     ("punctuation", "text_no_letters", parse_with(ShortText(), "?!")),
+    ("emoji commodity", "commodity_no_letters", parse_with(CommodityList(), "onion, 😀")),
+    ("long commodity", "commodity_too_long", parse_with(CommodityList(), "onion" * 13)),
     ("short name", "text_too_short", parse_with(ShortText(min_length=3), "A")),
     ("digits name", "text_letters_required", parse_with(ShortText(letters_required=True), "12345")),
     ("long note", "text_too_long", parse_with(LongText(max_length=10), "word " * 5)),
