@@ -310,15 +310,12 @@ class ExpiredFormCommands(BaseMiddleware):
     async def _drop_expired(message: Message, data: dict[str, Any]) -> None:
         state: FSMContext = data["state"]
         settings: Settings = data["settings"]
-        stored = await state.get_data()
-        name = stored.get("flow")
-        flow = FLOWS.get(name) if isinstance(name, str) else None
-        try:
-            stored_form = FormState.from_json(stored.get("form"))
-        except (TypeError, ValueError):
+        loaded = _stored_form(await state.get_data())
+        if loaded is None:
             return
+        flow, stored_form = loaded
         idle = _clock(data).now() - form_engine.parse_time(stored_form.touched_at)
-        if flow is None or idle <= dt.timedelta(hours=settings.form_ttl_hours):
+        if idle <= dt.timedelta(hours=settings.form_ttl_hours):
             return
         await state.clear()
         data["raw_state"] = None
@@ -344,17 +341,26 @@ async def _open_flow(state: FSMContext, context: FormContext) -> FormFlow | None
     """
     if await state.get_state() != FORM_STATE:
         return None
-    stored = await state.get_data()
-    name = stored.get("flow")
-    flow = FLOWS.get(name) if isinstance(name, str) else None
-    try:
-        stored_form = FormState.from_json(stored.get("form"))
-    except (TypeError, ValueError):
+    loaded = _stored_form(await state.get_data())
+    if loaded is None:
         return None
-    if flow is None or stored_form.status != "active":
+    flow, stored_form = loaded
+    if stored_form.status != "active":
         return None
     touched = form_engine.parse_time(stored_form.touched_at)
     return flow if context.now - touched <= context.form_ttl else None
+
+
+def _stored_form(stored: Mapping[str, Any]) -> tuple[FormFlow, FormState] | None:
+    """Return the registered flow and the state of a form's FSM data, or None if unreadable."""
+    name = stored.get("flow")
+    flow = FLOWS.get(name) if isinstance(name, str) else None
+    if flow is None:
+        return None
+    try:
+        return flow, FormState.from_json(stored.get("form"))
+    except (TypeError, ValueError):
+        return None
 
 
 async def _build(flow: FormFlow, context: FormContext) -> Form:

@@ -119,20 +119,9 @@ class BsoChoice(Choice):
         """
         bsos = [option for option in self.every_option.options if option.key != NEW_BSO]
         names = [
-            (option, name) for option in bsos for name in (option.label("en"), *option.synonyms)
+            (option.key, name) for option in bsos for name in (option.label("en"), *option.synonyms)
         ]
-        matches = process.extract(
-            clean_line(text),
-            {index: name for index, (_, name) in enumerate(names)},
-            scorer=fuzz.WRatio,
-            processor=str.casefold,
-            score_cutoff=BSO_MATCH_CUTOFF,
-            limit=None,
-        )
-        if not matches:
-            return []
-        best = max(score for _, score, _ in matches)
-        found = dict.fromkeys(names[index][0].key for _, score, index in matches if score == best)
+        found = closest_names(text, names)
         return [option for option in bsos if option.key in found]
 
     def display(self, value: str, locale: str) -> str:
@@ -231,20 +220,33 @@ async def closest_listed_bso(session: AsyncSession, community_id: int, name: str
     new BSO joins PRADAN rather than proposing a duplicate. A tie returns None.
     """
     bsos = await people.list_bsos(session, community_id)
-    names = [(bso, bso_name) for bso in bsos for bso_name in (bso.name, bso.short_name) if bso_name]
+    names = [
+        (bso.id, bso_name) for bso in bsos for bso_name in (bso.name, bso.short_name) if bso_name
+    ]
+    found = closest_names(name, names)
+    if len(found) != 1:
+        return None
+    return next(bso for bso in bsos if bso.id == found[0])
+
+
+def closest_names(text: str, names: list[tuple[Any, str]]) -> list[Any]:
+    """Return the keys of the names closest to `text` with a WRatio of at least BSO_MATCH_CUTOFF.
+
+    `names` pairs a key with one of its names, and a key may have several. More than one
+    key comes back only when they tie for the best score.
+    """
     matches = process.extract(
-        clean_line(name),
-        {index: bso_name for index, (_, bso_name) in enumerate(names)},
+        clean_line(text),
+        {index: name for index, (_, name) in enumerate(names)},
         scorer=fuzz.WRatio,
         processor=str.casefold,
         score_cutoff=BSO_MATCH_CUTOFF,
         limit=None,
     )
     if not matches:
-        return None
+        return []
     best = max(score for _, score, _ in matches)
-    found = {names[index][0].id: names[index][0] for _, score, index in matches if score == best}
-    return next(iter(found.values())) if len(found) == 1 else None
+    return list(dict.fromkeys(names[index][0] for _, score, index in matches if score == best))
 
 
 def chosen_language(answers: Mapping[str, Any]) -> str | None:
