@@ -19,12 +19,15 @@ from bot.commands import set_command_menus
 from bot.config import Settings
 from bot.fsm import SqlStorage
 from bot.middlewares import DbSessionMiddleware, PersonMiddleware, PerUserLockMiddleware
+from bot.outbox import OutboxSender, SenderSettings
+from bot.ratelimit import SendLimits
 from bot.texts import Texts
 from handlers import get_routers
 from handlers.forms import ExpiredFormCommands
-from storage import people
+from storage import outbox, people
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_to_head
+from storage.models import Broadcast
 from storage.normalize import load_commodities
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,8 @@ class Application:
     sessionmaker: async_sessionmaker[AsyncSession]
     texts: Texts
     dispatcher: Dispatcher
+    clock: Clock
+    outbox: OutboxSender
     # Called with every exception a handler raised; the sandbox uses this to fail a script.
     error_listeners: list[ErrorListener] = field(default_factory=list)
 
@@ -64,8 +69,19 @@ class Application:
         me = await bot.get_me()
         log.info("bot @%s (id %s) started", me.username, me.id)
         await set_command_menus(bot, self.texts, self.settings.facilitator_ids)
+        await self.outbox.start(bot)
+
+    async def on_shutdown(self) -> None:
+        await self.outbox.stop()
+
+    def use_clock(self, clock: Clock) -> None:
+        """Replace the clock everywhere; the sandbox uses one that scripts can move."""
+        self.clock = clock
+        self.outbox.clock = clock
+        self.dispatcher.workflow_data["clock"] = clock
 
     async def close(self) -> None:
+        await self.outbox.stop()
         await self.dispatcher.storage.close()
         await self.engine.dispose()
 
@@ -92,12 +108,27 @@ def create_application(settings: Settings) -> Application:
     dispatcher.message.outer_middleware(ExpiredFormCommands())
     dispatcher.include_routers(*get_routers())
 
+    clock = Clock()
+
+    def render_report(broadcast: Broadcast, counts: outbox.DeliveryCounts) -> str:
+        return texts.bind(broadcast.report_locale)(
+            "broadcasts/report", broadcast=broadcast, counts=counts
+        )
+
+    sender = OutboxSender(
+        sessionmaker,
+        clock,
+        SenderSettings(limits=SendLimits(per_second=settings.outbox_rate)),
+        render_report=render_report,
+    )
     app = Application(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         texts=texts,
         dispatcher=dispatcher,
+        clock=clock,
+        outbox=sender,
     )
     dispatcher.workflow_data.update(
         app=app,
@@ -106,7 +137,9 @@ def create_application(settings: Settings) -> Application:
         sessionmaker=sessionmaker,
         commodities=load_commodities(),
         # The sandbox harness replaces this clock with one that scripts can move.
-        clock=Clock(),
+        clock=clock,
+        outbox=sender,
     )
     dispatcher.startup.register(app.on_startup)
+    dispatcher.shutdown.register(app.on_shutdown)
     return app

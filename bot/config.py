@@ -30,6 +30,7 @@ EXPECTED_FORMS = {
     "DEFAULT_LOCALE": "one of: " + ", ".join(LOCALES),
     "COMMUNITY_NAME": "the name of the first community, up to 200 characters",
     "FORM_TTL_HOURS": f"a whole number of hours from 1 to {FORM_TTL_MAX_HOURS}",
+    "OUTBOX_RATE": "messages per second for bulk sends, a number from 1 to 1000 (Telegram allows about 30)",
 }
 
 
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     community_name: str = "Community of Practice"
     # Hours a form may stay untouched before it expires and its answers are dropped.
     form_ttl_hours: int = Field(default=48, ge=1, le=FORM_TTL_MAX_HOURS)
+    # Messages per second the outbox sender allows itself over all chats. Telegram's
+    # limit for ordinary bots is about 30; raise it only for a bot with a higher allowance.
+    outbox_rate: float = Field(default=30.0, ge=1, le=1000)
 
     @field_validator("bot_token", mode="before")
     @classmethod

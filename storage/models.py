@@ -357,3 +357,161 @@ class FollowUpAction(TimestampMixin, Base):
 
     bso: Mapped[Bso] = relationship(lazy="joined")
     theme: Mapped[Theme | None] = relationship(lazy="joined")
+
+
+class ForumTopic(Base):
+    """A topic of a forum supergroup, learnt from its service messages, for broadcasts."""
+
+    __tablename__ = "forum_topics"
+    __table_args__ = (UniqueConstraint("group_chat_id", "thread_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    group_chat_id: Mapped[int] = mapped_column(ForeignKey("group_chats.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    closed: Mapped[bool] = mapped_column(default=False)
+
+
+class Broadcast(TimestampMixin, Base):
+    """One message sent to many chats through the outbox, with its audience and status."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # broadcast, webinar, webinar_reminder, recording, announcement
+    kind: Mapped[str] = mapped_column(String(24), default="broadcast")
+    # Telegram id of the facilitator who sent it; None for the bot's own sends.
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Private chat that gets the delivery report; None sends no report.
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_locale: Mapped[str | None] = mapped_column(String(8))
+    # A short label for lists: the start of the text or caption.
+    title: Mapped[str] = mapped_column(String(200), default="")
+    # The audience as chosen (see storage.audience.AudienceSpec), kept for the record.
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When the rows become due; the creation time for "send now".
+    send_at: Mapped[dt.datetime]
+    # scheduled, sending, done, cancelled, stopped
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    recipients: Mapped[int] = mapped_column(default=0)
+    # PoCs of the audience the bot could not write to when the broadcast was made.
+    unreachable: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    # Telegram id of the facilitator who cancelled or stopped it.
+    stopped_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OutboxMessage(Base):
+    """One message to one chat, written before it is sent so that no send is lost or repeated.
+
+    status: pending (due at not_before), sending (claimed by a sender; the request may be
+    on its way), sent, failed (final, with a reason in `error`), cancelled (its broadcast
+    was cancelled or stopped), unconfirmed (claimed, then the sender died or the network
+    broke after the request left, so whether Telegram delivered it is unknown).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_broadcast", "broadcast_id", "status"),
+        # One copy of a broadcast per chat and topic, however the audience overlapped.
+        UniqueConstraint("broadcast_id", "chat_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Forum topic; 0 for the chat itself (0 rather than NULL so the unique key holds).
+    thread_id: Mapped[int] = mapped_column(Integer, default=0)
+    is_group: Mapped[bool] = mapped_column(default=False)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # What to send: {"method": "copy", "from_chat_id", "message_id", "caption"?} or
+    # {"method": "text", "text"}; either may carry "reply_markup" as Bot API JSON.
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set for messages that must exist once per purpose (a reminder per person, a report
+    # per broadcast); a second insert with the same key is ignored.
+    dedup_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Higher goes first: single notices and reports overtake a long broadcast.
+    priority: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[dt.datetime]
+    # Claims so far, and how many of them Telegram answered with 429 (those do not use
+    # up the tries a row has for 5xx replies and refused connections).
+    attempts: Mapped[int] = mapped_column(default=0)
+    floods: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    # Telegram's id of the sent message.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Reason of the final failure: blocked, removed, chat_not_found, bad_request, network,
+    # server, flood, unconfirmed, inactive.
+    error: Mapped[str | None] = mapped_column(String(32))
+    error_detail: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Webinar(TimestampMixin, Base):
+    """A webinar announced to an audience, with RSVPs, reminders and a recording."""
+
+    __tablename__ = "webinars"
+    __table_args__ = (Index("ix_webinars_start", "community_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime]
+    link: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(Text)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+    # When each reminder was queued; set in the transaction that queues it, so it runs once.
+    reminded_day_at: Mapped[dt.datetime | None]
+    reminded_hour_at: Mapped[dt.datetime | None]
+    recording_broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+
+
+class WebinarRsvp(Base):
+    """One person's answer to a webinar invitation; a second press changes it."""
+
+    __tablename__ = "webinar_rsvps"
+    __table_args__ = (UniqueConstraint("webinar_id", "telegram_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinars.id", ondelete="CASCADE"))
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # yes or no
+    answer: Mapped[str] = mapped_column(String(8))
+    answered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Resource(TimestampMixin, Base):
+    """A link or file in the community's resource list, such as a webinar recording."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    # link or file
+    kind: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    # A file is kept as the message that carried it, and copied to whoever asks.
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    webinar_id: Mapped[int | None] = mapped_column(ForeignKey("webinars.id", ondelete="SET NULL"))
+    added_by: Mapped[int | None] = mapped_column(BigInteger)

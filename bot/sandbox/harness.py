@@ -78,7 +78,9 @@ class SandboxHarness:
         )
         self.app = create_application(self.settings)
         self.app.error_listeners.append(self.errors.append)
-        self.app.dispatcher.workflow_data["clock"] = self.clock
+        self.app.use_clock(self.clock)
+        # wait_idle() also waits for the outbox, so a test sees queued messages arrive.
+        self.server.idle_hooks.append(self.app.outbox.idle)
         await self.app.prepare_database()
         if self.demo:
             from bot.sandbox.demo import load_demo_data
@@ -123,4 +125,8 @@ class SandboxHarness:
             self._tempdir.cleanup()
 
     async def settle(self) -> None:
+        """Wait until the bot is idle, after running the outbox's tickers once (reminders)."""
+        await self.server.wait_idle()
+        if self.app is not None and self.app.outbox.running:
+            self.app.outbox.wake(tick=True)
         await self.server.wait_idle()

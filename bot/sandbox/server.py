@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from aiohttp import web
@@ -85,6 +85,9 @@ class SandboxServer(UserActions, BotApiMethods):
         self.callback_answers: list[dict[str, Any]] = []
         self.inline_answers: list[dict[str, Any]] = []
         self.chat_actions: list[tuple[int, str]] = []
+        # Awaited by wait_idle once the server is quiet, for work the bot does on its own
+        # schedule (its outbox); each takes a timeout in seconds.
+        self.idle_hooks: list[Callable[[float], Awaitable[None]]] = []
 
         self._users: dict[str, SandboxUser] = {}
         self._users_by_id: dict[int, SandboxUser] = {}
@@ -313,15 +316,23 @@ class SandboxServer(UserActions, BotApiMethods):
         """Wait until the bot has confirmed every queued update and stopped calling the API.
 
         Idle means: no unconfirmed update, no API request in flight except the bot's
-        own long poll, and no request started or finished for 20 ms. Raises
-        SandboxError on timeout.
+        own long poll, no request started or finished for 20 ms, and every idle hook
+        (the bot's outbox) done without calling the API again. Raises SandboxError on
+        timeout.
         """
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
             quiet = now - self._last_activity >= IDLE_QUIET_SECONDS
             if not self._updates and self._in_flight == 0 and quiet:
-                return
+                if not self.idle_hooks:
+                    return
+                activity = self._last_activity
+                for hook in self.idle_hooks:
+                    await hook(max(0.1, deadline - time.monotonic()))
+                if self._last_activity == activity and not self._updates:
+                    return
+                continue
             if now >= deadline:
                 raise SandboxError(
                     f"Sandbox not idle after {timeout} s: {len(self._updates)} update(s) not "
