@@ -74,6 +74,17 @@ class SenderSettings:
     flood_burst: int = 5
 
 
+# Senders running in this process, so that code which queued rows can wake them at once
+# instead of waiting for their next poll. Senders in other processes poll.
+_running: set[OutboxSender] = set()
+
+
+def wake_senders() -> None:
+    """Wake every sender of this process; call after committing new outbox rows."""
+    for sender in _running:
+        sender.wake()
+
+
 class OutboxSender:
     """Start with `start(bot)` once the bot is up; `stop()` lets requests in flight finish."""
 
@@ -120,10 +131,12 @@ class OutboxSender:
         self._bot = bot
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        _running.add(self)
 
     async def stop(self) -> None:
         """Claim nothing more, and wait for the requests in flight to end and be recorded."""
         self._stopping = True
+        _running.discard(self)
         self._wake.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -135,6 +148,7 @@ class OutboxSender:
     async def kill(self) -> None:
         """Cancel everything at once, leaving claimed rows as a crash would (for tests)."""
         self._stopping = True
+        _running.discard(self)
         tasks = [*self._in_flight.values()]
         if self._task is not None:
             tasks.append(self._task)

@@ -275,7 +275,8 @@ async def notify_pocs(
     Only PoCs with a private chat open get one. Returns how many messages were
     delivered and how many failed. A PoC who blocked the bot is
     marked as having no private chat until they write to it again.
-    TODO: send through the outbox once it exists, so a flood limit delays rather than drops.
+    These few messages go out directly rather than through the outbox, so that the
+    facilitator's confirmation can say at once who could not be told.
     """
     session = context.session
     delivered = failed = 0

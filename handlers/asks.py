@@ -9,8 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram import Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -22,10 +21,12 @@ from bot.config import LOCALES
 from bot.forms import CommodityList, Form, LongText, ShortText, StateList, YesNo
 from bot.forms.choices import Choice, MultiChoice, Option
 from bot.forms.engine import Confirmed, FormField
+from bot.outbox import wake_senders
 from bot.texts import LocalTexts
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
 from handlers.themes import theme_labels
 from storage import asks as asks_store
+from storage import outbox as outbox_store
 from storage import themes as theme_store
 from storage.models import Contribution, GroupChat, Person, Theme
 
@@ -271,21 +272,23 @@ async def save_contribution(context: FormContext, kind: str, answers: Any) -> Co
     t = context.t
     theme_label = theme_labels(t, [theme])[0]
     notice = None
+    queued = 0
     if merge is None and not entry.private:
         notice = await announcement(context, entry)
+        queued = notice.queue(session, entry.community_id, context.now)
     conflict = await edit_conflict_note(session, t, entry, merge) if merge is not None else None
     bot, chat_id = context.bot, context.chat_id
 
     async def confirm() -> None:
-        # The groups get the note first, so the confirmation can report whether it was sent.
-        posted = await notice.post(bot, entry) if notice is not None else 0
+        if queued:
+            wake_senders()
         text = t(
             f"asks/{kind}/saved",
             entry=entry,
             theme=theme_label,
             edited=merge is not None,
-            group_note=notice.outcome(posted) if notice is not None else None,
-            groups_told=posted,
+            group_note=notice.outcome(queued) if notice is not None else None,
+            groups_told=queued,
         )
         if conflict is not None:
             text = Markup("\n\n").join([text, conflict])
@@ -343,43 +346,36 @@ class Announcement:
     """The note of a new ask or give for the community's CoP-wide groups.
 
     `chat_ids` are the groups to post it in: every active CoP-wide group except the chat
-    where the entry was filed, which sees the confirmation itself.
-    TODO: send through the outbox once it exists, so a flood limit delays rather than drops.
+    where the entry was filed, which sees the confirmation itself. The note goes through
+    the outbox, because a workshop where every PoC files an ask at once would otherwise
+    cross Telegram's limit of 20 messages a minute in one group.
     """
 
     text: str
     chat_ids: list[int]
     cop_group_exists: bool
 
-    async def post(self, bot: Bot, entry: Contribution) -> int:
-        """Post the note in each group; return in how many it was sent."""
-        posted = 0
-        for chat_id in self.chat_ids:
-            try:
-                await bot.send_message(chat_id, self.text)
-            except TelegramAPIError as error:
-                log.warning(
-                    "%s %s not announced in group %s: %s",
-                    entry.kind,
-                    entry.id,
-                    chat_id,
-                    error.message,
-                )
-                continue
-            posted += 1
-        return posted
+    def queue(self, session: AsyncSession, community_id: int, now: dt.datetime) -> int:
+        """Add the note to the outbox in the entry's transaction; return how many groups get it."""
+        return outbox_store.add_rows(
+            session,
+            community_id=community_id,
+            recipients=[
+                outbox_store.Recipient(chat_id, is_group=True) for chat_id in self.chat_ids
+            ],
+            payload=outbox_store.text_payload(self.text),
+            not_before=now,
+        )
 
-    def outcome(self, posted: int) -> str | None:
-        """Return the confirmation's `group_note` after the note was sent to `posted` groups.
+    def outcome(self, queued: int) -> str | None:
+        """Return the confirmation's `group_note` once the note was queued for `queued` groups.
 
-        "told": the note reached at least one group. "failed": every post failed.
-        "no_group": the community has no CoP-wide group. None, so the confirmation
-        mentions no group: the only CoP-wide group is the chat where the entry was filed.
+        "told": at least one group gets the note. "no_group": the community has no
+        CoP-wide group. None, so the confirmation mentions no group: the only CoP-wide
+        group is the chat where the entry was filed.
         """
-        if posted:
+        if queued:
             return "told"
-        if self.chat_ids:
-            return "failed"
         if not self.cop_group_exists:
             return "no_group"
         return None

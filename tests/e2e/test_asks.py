@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramForbiddenError
-from aiogram.methods import SendMessage
 from asks_steps import (
     add_entries,
     alert,
@@ -29,7 +26,7 @@ from bot.sandbox.harness import SandboxHarness
 from bot.texts import MESSAGE_LIMIT, utf16_length
 from handlers.asks import Announcement, entry_view
 from handlers.callbacks import MineAction
-from storage.models import Bso, Contribution
+from storage.models import Bso, Contribution, GroupChat
 
 TIMEZONE = "Asia/Kolkata"
 
@@ -127,7 +124,7 @@ async def test_ask_without_cop_group_says_so(harness: SandboxHarness) -> None:
         groups_told=0,
     )
     assert "/groupkind" in reply_message.text
-    assert "has been told" not in reply_message.text
+    assert "on its way" not in reply_message.text
     assert len(harness.server.bot_messages(pod)) == before
 
 
@@ -161,40 +158,41 @@ async def test_ask_filed_in_only_cop_group(harness: SandboxHarness) -> None:
         groups_told=0,
     )
     assert expected in (saved.html or "")
-    assert "has been told" not in saved.text
+    assert "on its way" not in saved.text
     announce = render("asks/ask/announce", entry=entry, theme=label("themes", "finance"))
     assert all(message.html != announce for message in harness.server.bot_messages(group))
 
 
-class FailingBot:
-    """A bot whose messages to groups fail as if it had been removed from them."""
-
-    def __init__(self) -> None:
-        self.sent: list[int] = []
-
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> None:
-        self.sent.append(chat_id)
-        raise TelegramForbiddenError(
-            method=SendMessage(chat_id=chat_id, text=text),
-            message="Forbidden: bot was kicked from the group chat",
-        )
-
-
 async def test_announcement_outcomes() -> None:
-    failing = FailingBot()
     to_two = Announcement(text="New ask", chat_ids=[-1, -2], cop_group_exists=True)
     only_here = Announcement(text="New ask", chat_ids=[], cop_group_exists=True)
     no_group = Announcement(text="New ask", chat_ids=[], cop_group_exists=False)
-    entry = Contribution(id=7, kind="ask")
 
-    posted = await to_two.post(failing, entry)  # type: ignore[arg-type]
-
-    assert posted == 0
-    assert failing.sent == [-1, -2]
-    assert to_two.outcome(posted) == "failed"
-    assert to_two.outcome(1) == "told"
+    assert to_two.outcome(2) == "told"
     assert only_here.outcome(0) is None
     assert no_group.outcome(0) == "no_group"
+
+
+async def test_group_that_removed_the_bot_is_marked_and_others_told(
+    harness: SandboxHarness,
+) -> None:
+    """The outbox marks a CoP group that removed the bot inactive; other groups get the note."""
+    asha = await approved_poc(harness, "asha")
+    gone = await cop_group(harness, "Old CoP group")
+    kept = await cop_group(harness, "CoP all")
+    gone.bot_status = "left"
+
+    await file_entry(harness, asha)
+
+    [entry] = await load_entries(harness)
+    announce = render("asks/ask/announce", entry=entry, theme=label("themes", "finance"))
+    assert [m.html for m in harness.server.bot_messages(kept)].count(announce) == 1
+    assert all(m.html != announce for m in harness.server.bot_messages(gone))
+    assert harness.app is not None
+    async with harness.app.sessionmaker() as session:
+        group = await session.scalar(select(GroupChat).where(GroupChat.telegram_chat_id == gone.id))
+    assert group is not None and group.active is False
+    assert harness.errors == []
 
 
 @pytest.mark.parametrize("locale", ["en", "hi"])
@@ -203,7 +201,7 @@ async def test_announcement_outcomes() -> None:
 @pytest.mark.parametrize("edited", [False, True])
 @pytest.mark.parametrize(
     ("group_note", "groups_told"),
-    [(None, 0), ("told", 1), ("told", 2), ("failed", 0), ("no_group", 0)],
+    [(None, 0), ("told", 1), ("told", 2), ("no_group", 0)],
 )
 def test_saved_message_spacing(
     locale: str, kind: str, private: bool, edited: bool, group_note: str | None, groups_told: int
@@ -239,10 +237,10 @@ def test_saved_message_counts_groups() -> None:
             groups_told=count,
         )
 
-    assert "The CoP group has been told." in told(1, "en")
-    assert "2 CoP groups have been told." in told(2, "en")
-    assert "CoP ग्रुप को बता दिया गया है।" in told(1, "hi")
-    assert "2 CoP ग्रुपों को बता दिया गया है।" in told(2, "hi")
+    assert "A note is on its way to the CoP group." in told(1, "en")
+    assert "A note is on its way to 2 CoP groups." in told(2, "en")
+    assert "CoP ग्रुप को सूचना भेजी जा रही है।" in told(1, "hi")
+    assert "2 CoP ग्रुपों को सूचना भेजी जा रही है।" in told(2, "hi")
 
 
 @pytest.mark.parametrize(
