@@ -1,4 +1,5 @@
-"""Commands that work everywhere and at any step: /help, /me, /cancel."""
+"""Commands that work everywhere and at any step: /help, /me, /cancel; and whether a
+person's private chat with the bot is open."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,21 @@ from storage import people
 from storage.models import Person
 
 router = Router(name="common")
+
+
+@router.my_chat_member(F.chat.type == "private")
+async def private_chat_changed(
+    event: ChatMemberUpdated, session: AsyncSession, person: Person | None
+) -> None:
+    """Keep `private_chat_open` true to what Telegram says when someone blocks or unblocks.
+
+    Broadcasts count and skip PoCs by this flag, so a block is known before the next
+    send rather than learnt from its 403.
+    """
+    if person is None:
+        return
+    person.private_chat_open = event.new_chat_member.status not in ("kicked", "left")
+    await session.commit()
 
 
 @router.message(Command("cancel"))

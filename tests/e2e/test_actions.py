@@ -157,8 +157,8 @@ async def test_notice_in_poc_language(harness: SandboxHarness) -> None:
 async def test_blocked_poc_counted_and_marked(harness: SandboxHarness) -> None:
     harness.clock.set(START)
     asha = await approved_poc(harness)
-    harness.server.block(asha)
-    await harness.server.wait_idle()
+    # Blocked without the bot seeing the update, so it learns of it from the 403.
+    asha.blocked = True
 
     reply = await record_action(harness)
 
@@ -167,6 +167,25 @@ async def test_blocked_poc_counted_and_marked(harness: SandboxHarness) -> None:
     assert person is not None
     assert person.private_chat_open is False
     assert len(await load_actions(harness)) == 1
+    assert harness.errors == []
+
+
+async def test_poc_seen_blocking_counted_as_unreachable(harness: SandboxHarness) -> None:
+    harness.clock.set(START)
+    asha = await approved_poc(harness)
+    harness.server.block(asha)
+    await harness.server.wait_idle()
+
+    person = await load_person(harness, asha)
+    assert person is not None and person.private_chat_open is False
+    reply = await record_action(harness)
+
+    assert "has not opened a private chat with me yet" in reply.text
+    assert "could not be delivered" not in reply.text
+    harness.server.unblock(asha)
+    await harness.server.wait_idle()
+    person = await load_person(harness, asha)
+    assert person is not None and person.private_chat_open is True
     assert harness.errors == []
 
 
