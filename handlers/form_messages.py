@@ -24,6 +24,7 @@ from bot.forms import engine as form_engine
 from bot.forms.choices import Choice, MultiChoice
 from bot.forms.engine import FormField, FormState
 from bot.forms.fields import FileInfo, YesNo
+from bot.forms.messages import MessageRef, build_message_ref
 from handlers.callbacks import FormButton
 
 if TYPE_CHECKING:
@@ -182,7 +183,16 @@ def can_go_back(run: Run, form_state: FormState, ask: form_engine.Ask) -> bool:
     return any(name in earlier for name in form_state.history)
 
 
-async def show_summary(run: Run, summary: form_engine.Summary, notes: list[Markup]) -> Message:
+async def show_summary(
+    run: Run,
+    summary: form_engine.Summary,
+    notes: list[Markup],
+    summary_note: Markup | None = None,
+) -> Message:
+    """Send the summary with its edit and confirm buttons.
+
+    `summary_note` is HTML from the flow's `summary_note` hook, shown above the buttons.
+    """
     t = run.context.t
     prompts = run.flow.prompts
     items = [(t.label(prompts, item.field), item.answer) for item in summary.items]
@@ -191,6 +201,7 @@ async def show_summary(run: Run, summary: form_engine.Summary, notes: list[Marku
         notes=notes,
         title=t(f"{prompts}/title"),
         items=items,
+        summary_note=summary_note,
         **addressee(run),
     )
 
@@ -327,6 +338,39 @@ def file_info(message: Message) -> FileInfo | None:
             mime_type=document.mime_type,
         )
     return None
+
+
+# Media kinds a message answer takes, in the order they are checked. Telegram also sets
+# `document` on an animation (a GIF), so animation comes before document.
+_MEDIA_KINDS = ("photo", "animation", "video", "audio", "voice", "document")
+
+
+def message_ref(message: Message) -> MessageRef | None:
+    """Describe a text or media message as a message answer; None for stickers and the rest."""
+    if message.text is not None:
+        kind, text, entities = "text", message.text, message.entities
+    else:
+        found = [name for name in _MEDIA_KINDS if getattr(message, name)]
+        if not found:
+            return None
+        kind, text, entities = found[0], message.caption or "", message.caption_entities
+    media = getattr(message, kind, None) if kind != "text" else None
+    file_name = getattr(media, "file_name", None)
+    entity_urls = []
+    for entity in entities or []:
+        if entity.type == "text_link" and entity.url:
+            entity_urls.append(entity.url)
+        elif entity.type == "url":
+            # Offsets count UTF-16 code units, which `extract_from` converts.
+            entity_urls.append(entity.extract_from(text))
+    return build_message_ref(
+        message.chat.id,
+        message.message_id,
+        kind,
+        text,
+        file_name=file_name if isinstance(file_name, str) else None,
+        entity_urls=entity_urls,
+    )
 
 
 def message_kind(message: Message) -> str:

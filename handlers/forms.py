@@ -31,6 +31,7 @@ import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
@@ -47,6 +48,7 @@ from bot.forms import engine as form_engine
 from bot.forms.choices import MultiChoice, Option
 from bot.forms.engine import Form, FormEngine, FormState
 from bot.forms.fields import Phone
+from bot.forms.messages import MessageAnswer
 from bot.texts import LocalTexts, Texts
 from handlers.callbacks import FormButton
 from handlers.form_messages import (
@@ -58,6 +60,7 @@ from handlers.form_messages import (
     file_info,
     mark_answered,
     message_kind,
+    message_ref,
     note_for,
     send,
     show_summary,
@@ -165,6 +168,13 @@ class FormFlow:
     `FormContext.after_commit`, such as the confirmation message. `locale`, when set,
     returns the language that the answers so far (`Field.to_json` values) chose for the
     form's messages, or None to keep the person's language.
+
+    `summary_note`, when set, is awaited with the answers (`Field.to_json` values) each
+    time the summary is about to be sent. The HTML it returns, rendered by the flow and
+    not escaped again, goes in the summary above the buttons, and None adds nothing.
+    Messages it sends through `context.bot`, such as a preview copy of a message
+    answer, arrive before the summary. An exception it raises reaches the caller of
+    the runner like any other, and the summary is not sent.
     """
 
     name: str
@@ -173,6 +183,9 @@ class FormFlow:
     build: Callable[[FormContext], Awaitable[Form]]
     save: Callable[[FormContext, form_engine.Confirmed], Awaitable[None]]
     locale: Callable[[Mapping[str, Any]], str | None] | None = None
+    summary_note: (
+        Callable[[FormContext, Mapping[str, Any]], Awaitable[Markup | str | None]] | None
+    ) = None
 
 
 FLOWS: dict[str, FormFlow] = {}
@@ -530,6 +543,8 @@ async def text_in_form(message: Message, state: FSMContext, **data: Any) -> None
     if opened is None:
         return
     run, form_state = opened
+    current_kind = _current_kind(run, form_state)
+    ref = message_ref(message) if isinstance(current_kind, MessageAnswer) else None
     if message.forward_origin is not None:
         step = run.engine.other_input(
             form_state,
@@ -537,6 +552,11 @@ async def text_in_form(message: Message, state: FSMContext, **data: Any) -> None
             now=run.context.now,
             today=_today(run),
             locale=run.context.locale,
+        )
+    elif ref is not None:
+        # Typed text answers a message question as a message, formatting and links included.
+        step = run.engine.answer_message(
+            form_state, ref, now=run.context.now, locale=run.context.locale
         )
     else:
         step = run.engine.answer_text(
@@ -558,10 +578,19 @@ async def other_in_form(message: Message, state: FSMContext, **data: Any) -> Non
     info = file_info(message)
     now, today, locale = run.context.now, _today(run), run.context.locale
     forwarded = message.forward_origin is not None
-    if message.contact is not None and not forwarded and _asks_phone(run, form_state):
+    current_kind = _current_kind(run, form_state)
+    takes_message = isinstance(current_kind, MessageAnswer) and not forwarded
+    ref = message_ref(message) if takes_message else None
+    if message.contact is not None and not forwarded and isinstance(current_kind, Phone):
         # A shared contact card answers a phone question with its number.
         number = message.contact.phone_number
         step = run.engine.answer_text(form_state, number, now=now, today=today, locale=locale)
+    elif ref is not None and message.media_group_id is not None:
+        # Each item of an album arrives as a message of its own, and copying one of
+        # them would send on only part of what the person meant.
+        step = run.engine.other_input(form_state, "album", now=now, today=today, locale=locale)
+    elif ref is not None:
+        step = run.engine.answer_message(form_state, ref, now=now, locale=locale)
     elif info is not None and not forwarded:
         step = run.engine.answer_file(form_state, info, now=now, today=today, locale=locale)
     else:
@@ -570,10 +599,13 @@ async def other_in_form(message: Message, state: FSMContext, **data: Any) -> Non
     await _render(run, step, before=form_state)
 
 
-def _asks_phone(run: Run, form_state: FormState) -> bool:
-    """Tell whether the form, as the engine opens it for this update, asks a Phone field."""
+def _current_kind(run: Run, form_state: FormState) -> Any:
+    """Return the field type (a `Field`) of the open question, as the engine opens the form.
+
+    Return None when the form is at its summary, has expired or has ended.
+    """
     opened = run.engine.prompt(form_state, now=run.context.now, locale=run.context.locale).state
-    return opened is not None and isinstance(field_kind(run, opened.current), Phone)
+    return field_kind(run, opened.current) if opened is not None else None
 
 
 @router.edited_message(InForm(), AnswerToForm())
@@ -1038,12 +1070,23 @@ async def _present(
     if isinstance(prompt, form_engine.Ask):
         sent = await ask_question(run, form_state, prompt, notes, picked)
     elif isinstance(prompt, form_engine.Summary):
-        sent = await show_summary(run, prompt, notes)
+        # Awaited first, so that messages the hook sends come before the summary.
+        summary_note = await _summary_note(run, form_state)
+        sent = await show_summary(run, prompt, notes, summary_note)
     elif notes:
         sent = await send(run, Markup("\n\n").join(notes))
     else:
         return
     await _write(run, form_state, picked=picked, message_id=sent.message_id)
+
+
+async def _summary_note(run: Run, form_state: FormState) -> Markup | None:
+    """Return the flow's HTML note for the summary, or None when it has no hook or no note."""
+    hook = run.flow.summary_note
+    if hook is None:
+        return None
+    note = await hook(run.context, MappingProxyType(dict(form_state.answers)))
+    return None if note is None else Markup(note)
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Date and month fields for typed answers in English or Hindi, relative to a given today.
+"""Date, month, and date and time fields for typed answers in English or Hindi.
 
 Typed dates need forms that registry imports never contain (relative words, weekdays,
 no year, Hindi month names) and an error code per reason, so these fields parse text
@@ -12,6 +12,7 @@ import calendar
 import contextlib
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -385,4 +386,309 @@ def _relative_month(answer: str, this_month: dt.date) -> dt.date | None:
         return _add_months(this_month, -1)
     if words[0] in _NEXT_WORDS:
         return _add_months(this_month, 1)
+    return None
+
+
+# --- Date and time ----------------------------------------------------------------------
+
+# Weekday labels of summaries by locale, Monday first. Hindi has the full names, which
+# the weekday words above also read, so a displayed date and time parses back.
+_WEEKDAY_LABELS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "hi": ("सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार"),
+}
+
+# Words for a part of the day, before or after the hour ("शाम 5 बजे", "5 baje shaam").
+# A night word makes 5 to 11 pm and 12 midnight, and leaves 1 to 4 am, so "रात 2 बजे" is 02:00.
+_DAY_PART_WORDS: dict[str, str] = {
+    "morning": "am",
+    "subah": "am",
+    "subha": "am",
+    "सुबह": "am",
+    "सवेरे": "am",
+    "afternoon": "pm",
+    "dopahar": "pm",
+    "dopehar": "pm",
+    "दोपहर": "pm",
+    "evening": "pm",
+    "shaam": "pm",
+    "sham": "pm",
+    "शाम": "pm",
+    "night": "night",
+    "raat": "night",
+    "rat": "night",
+    "रात": "night",
+}
+_DAY_PARTS = {_name_key(word): part for word, part in _DAY_PART_WORDS.items()}
+_MERIDIEMS = {"am": "am", "a.m": "am", "pm": "pm", "p.m": "pm"}
+# Words after the hour that mark a number as a time: "5 बजे", "17 hrs".
+_HOUR_WORDS = {
+    _name_key(word) for word in ("बजे", "baje", "bje", "oclock", "o'clock", "hrs", "hr", "hours")
+}
+# Words between the date and the time: "kal ko 5 baje", "15 Dec at 10:30".
+_CONNECTORS = {_name_key(word) for word in ("at", "@", "on", "ko", "को")}
+
+_CLOCK_RE = re.compile(r"^(\d{1,2})(?:([:.])(\d{2}))?$")
+# A time word written against its number, as in "5pm", "10a.m." or "5बजे".
+_ATTACHED_RE = re.compile(r"(\d)(a\.?m\.?|p\.?m\.?|बजे|baje|bje|hrs|hr)(?=\s|$)")
+# The maximum number of words in a time: a day part, the clock, am/pm or बजे, and a day part after.
+_MAX_TIME_WORDS = 4
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A time read from an answer; `bare_dotted` marks "15.12", which may be a date too."""
+
+    time: dt.time
+    bare_dotted: bool
+
+
+def _time_words(answer: str) -> list[str]:
+    """Split a cleaned answer into words, with time words apart from their numbers."""
+    spaced = _ATTACHED_RE.sub(r"\1 \2", answer.replace(",", " "))
+    return spaced.split()
+
+
+def _read_clock(words: list[str], answer: str) -> _Clock | None:
+    """Read `words` as one time of day, or return None when they are not shaped like a time.
+
+    A bare number is a day, not a time, unless am/pm, बजे or a day part marks it.
+    Raise FieldError("time_invalid") for a time-shaped answer that names no time,
+    such as "25:00", "10:75" or "13 pm".
+    """
+    rest = list(words)
+    day_part = None
+    if rest and _name_key(rest[0]) in _DAY_PARTS:
+        day_part = _DAY_PARTS[_name_key(rest.pop(0))]
+    if len(rest) > 1 and day_part is None and _name_key(rest[-1]) in _DAY_PARTS:
+        day_part = _DAY_PARTS[_name_key(rest.pop())]
+    hour_word = bool(rest) and _name_key(rest[-1]) in _HOUR_WORDS
+    if hour_word:
+        rest.pop()
+    meridiem = _MERIDIEMS.get(_name_key(rest[-1])) if rest else None
+    if meridiem is not None:
+        rest.pop()
+    if len(rest) != 1 or (match := _CLOCK_RE.match(rest[0])) is None:
+        return None
+
+    hour_text, separator, minute_text = match.groups()
+    marked = day_part is not None or hour_word or meridiem is not None
+    if minute_text is None and not marked:
+        return None
+    hour, minute = int(hour_text), int(minute_text or 0)
+    bare_dotted = separator == "." and not marked
+    if bare_dotted and (hour > 23 or minute > 59):
+        # "31.12" is a date, not a time.
+        return None
+    hour_of_day = _hour_of_day(hour, meridiem, day_part)
+    if hour_of_day is None or minute > 59:
+        raise FieldError("time_invalid", typed=typed(answer))
+    return _Clock(dt.time(hour_of_day, minute), bare_dotted)
+
+
+def _hour_of_day(hour: int, meridiem: str | None, day_part: str | None) -> int | None:
+    """Return the hour on the 24-hour clock, or None when the words name no such hour.
+
+    am/pm needs an hour from 1 to 12. A day part also takes an hour already on the
+    24-hour clock, as in "शाम 17:00", unless that hour contradicts it ("morning 17:00").
+    """
+    if hour > 23:
+        return None
+    if meridiem is not None:
+        if not 1 <= hour <= 12:
+            return None
+        part = meridiem
+    elif day_part is not None:
+        if hour > 12 or hour == 0:
+            return None if day_part == "am" and hour > 12 else hour
+        part = day_part
+    else:
+        return hour
+    if part == "am" or (part == "night" and hour <= 4):
+        return 0 if hour == 12 else hour
+    if part == "night":
+        return 0 if hour == 12 else hour + 12
+    return hour if hour == 12 else hour + 12
+
+
+@dataclass(frozen=True, kw_only=True)
+class DateTimeField(Field[dt.datetime]):
+    """A date and a time of day in the zone `timezone`, such as "15 Dec 10:30" or "कल शाम 5 बजे".
+
+    The date part is read as DateField reads it, for dates on or after today, and may
+    start with its weekday ("Tue 15 Dec 2026"), which must then match. The time is
+    "10:30", "10.30", "10 am", "5:30 pm", "17:00", "5 बजे" or "शाम 5 बजे"; words for the
+    afternoon and evening make it pm. Date and time come in either order. A time alone
+    is today, and a date alone raises "time_missing". "15.12" alone reads as 15 December,
+    so it raises "time_missing" too, and the message suggests "15:12" for a time.
+
+    `earliest` is an aware datetime, and an earlier answer raises "datetime_past". It
+    is also the moment that "today", weekday names and a time alone count from, so a
+    flow passes the current time (`FormContext.now`) when it builds the field. Without
+    `earliest` they count from the `today` that `parse` gets. `latest_days` is how many days
+    after that today the date may be at most, and None leaves it open. The value is
+    an aware datetime in `timezone`. A wall time that the zone skips, inside a daylight
+    saving gap, moves forward by the length of the gap, as calendar programs do.
+    """
+
+    timezone: str
+    earliest: dt.datetime | None = None
+    latest_days: int | None = 366
+
+    def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone") from None
+        if self.earliest is not None and self.earliest.utcoffset() is None:
+            raise ValueError(f"earliest {self.earliest} must have a UTC offset")
+        if self.latest_days is not None and self.latest_days < 0:
+            raise ValueError(f"latest_days must not be negative, not {self.latest_days}")
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def parse(self, text: str, *, today: dt.date, locale: str) -> dt.datetime:
+        # The date reading raises FieldErrors that quote only its part of the answer.
+        with _quoting(text):
+            return self._parse(text, today, locale)
+
+    def _parse(self, text: str, today: dt.date, locale: str) -> dt.datetime:
+        if self.earliest is not None:
+            today = self.earliest.astimezone(self.zone).date()
+        words = _time_words(_clean(text))
+        if not words:
+            raise FieldError("datetime_invalid", typed=typed(text))
+
+        # The time is looked for at the end first, as in "15 Dec 10:30", then at the start.
+        first_error: FieldError | None = None
+        found = False
+        for find in (_time_at_end, _time_at_start):
+            split = find(words, text)
+            if split is None:
+                continue
+            found = True
+            clock, date_words = split
+            date_words = _without_connectors(date_words)
+            if not date_words:
+                if clock.bare_dotted and self._reads_as_date(words, text, today, locale):
+                    raise FieldError("time_missing", typed=typed(text), dotted=True)
+                return self._checked(today, clock.time, text, today, locale, time_only=True)
+            try:
+                day = self._date(date_words, text, today, locale)
+            except FieldError as error:
+                first_error = first_error or error
+                continue
+            return self._checked(day, clock.time, text, today, locale, time_only=False)
+        if not found:
+            self._reject_without_time(words, text, today, locale)
+        assert first_error is not None
+        raise first_error
+
+    def _date(self, words: list[str], text: str, today: dt.date, locale: str) -> dt.date:
+        """Read the date part, which may start with a weekday that must match the date."""
+        words = _without_connectors(words)
+        if not words:
+            raise FieldError("datetime_invalid", typed=typed(text))
+        weekday = _WEEKDAY_BY_NAME.get(_name_key(words[0])) if len(words) > 1 else None
+        if weekday is not None:
+            words = words[1:]
+        value = DateField(future=True).parse(" ".join(words), today=today, locale=locale)
+        if weekday is not None and value.weekday() != weekday:
+            raise FieldError(
+                "date_weekday_mismatch", typed=typed(text), date=value, weekday=weekday
+            )
+        return value
+
+    def _reads_as_date(self, words: list[str], text: str, today: dt.date, locale: str) -> bool:
+        try:
+            self._date(words, text, today, locale)
+        except FieldError:
+            return False
+        return True
+
+    def _reject_without_time(
+        self, words: list[str], text: str, today: dt.date, locale: str
+    ) -> None:
+        """Raise "time_missing" for a date alone, else the date's error or "datetime_invalid"."""
+        try:
+            self._date(words, text, today, locale)
+        except FieldError as error:
+            if error.code == "date_invalid":
+                raise FieldError("datetime_invalid", typed=typed(text)) from None
+            raise
+        raise FieldError("time_missing", typed=typed(text), dotted=False)
+
+    def _checked(
+        self,
+        day: dt.date,
+        time: dt.time,
+        text: str,
+        today: dt.date,
+        locale: str,
+        *,
+        time_only: bool,
+    ) -> dt.datetime:
+        zone = self.zone
+        try:
+            wall = dt.datetime.combine(day, time, tzinfo=zone)
+            # Through UTC and back, which moves a time in a daylight saving gap forward.
+            value = wall.astimezone(dt.UTC).astimezone(zone)
+            latest = None if self.latest_days is None else today + dt.timedelta(self.latest_days)
+        except OverflowError:
+            # A date in year 1 or 9999 whose time falls outside the datetime range in UTC.
+            raise FieldError("datetime_invalid", typed=typed(text)) from None
+        if latest is not None and value.date() > latest:
+            raise FieldError("datetime_too_far", typed=typed(text), latest=latest)
+        if self.earliest is not None and value < self.earliest:
+            earliest = self.earliest.astimezone(zone)
+            next_day = earliest.date() + dt.timedelta(days=1)
+            raise FieldError(
+                "datetime_past",
+                typed=typed(text),
+                earliest=self.display(earliest, locale),
+                time_only=time_only,
+                time=f"{time:%H:%M}",
+                example=f"{next_day:%d/%m/%Y} {time:%H:%M}",
+            )
+        return value
+
+    def display(self, value: dt.datetime, locale: str) -> str:
+        """Format as "Tue 15 Dec 2026, 10:30" in the field's time zone."""
+        local = value.astimezone(self.zone)
+        weekdays = _WEEKDAY_LABELS.get(locale, _WEEKDAY_LABELS["en"])
+        return f"{weekdays[local.weekday()]} {indian_date(local, locale)}, {local:%H:%M}"
+
+    def to_json(self, value: dt.datetime) -> str:
+        """Return ISO 8601 with the UTC offset, as in "2026-12-15T10:30:00+05:30"."""
+        return value.astimezone(self.zone).isoformat()
+
+    def from_json(self, data: Any) -> dt.datetime:
+        require_type(data, str, "date and time")
+        value = dt.datetime.fromisoformat(data)
+        if value.utcoffset() is None:
+            raise ValueError(f"stored date and time {data!r} has no UTC offset")
+        return value.astimezone(self.zone)
+
+
+def _without_connectors(words: list[str]) -> list[str]:
+    return [word for word in words if _name_key(word) not in _CONNECTORS]
+
+
+def _time_at_end(words: list[str], answer: str) -> tuple[_Clock, list[str]] | None:
+    """Find the longest run of words at the end that is a time, and return it and the rest."""
+    for size in range(min(len(words), _MAX_TIME_WORDS), 0, -1):
+        clock = _read_clock(words[-size:], answer)
+        if clock is not None:
+            return clock, words[:-size]
+    return None
+
+
+def _time_at_start(words: list[str], answer: str) -> tuple[_Clock, list[str]] | None:
+    """Find the longest run of words at the start that is a time, and return it and the rest."""
+    for size in range(min(len(words), _MAX_TIME_WORDS), 0, -1):
+        clock = _read_clock(words[:size], answer)
+        if clock is not None:
+            return clock, words[size:]
     return None

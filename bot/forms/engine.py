@@ -21,6 +21,7 @@ from typing import Any, Literal, NamedTuple
 from .base import Field, FieldError
 from .choices import Choice, MultiChoice, Option
 from .fields import FileAnswer, FileInfo, YesNo
+from .messages import MessageAnswer, MessageRef
 
 # Earlier answers as parsed values by field name. A field the person skipped maps to None.
 Answers = Mapping[str, Any]
@@ -368,6 +369,29 @@ class FormEngine:
             return Step(opened, (NotExpected(info.kind), self._ask(opened, form_field, locale)))
         try:
             value = form_field.kind.parse_file(info)
+        except FieldError as error:
+            return Step(opened, (self._ask(opened, form_field, locale, reason=error),))
+        return self._store(opened, form_field, form_field.kind.to_json(value), locale)
+
+    def answer_message(
+        self, state: FormState, ref: MessageRef, *, now: dt.datetime, locale: str
+    ) -> Step:
+        """Take a whole message as the answer to a message field; other fields get `NotExpected`.
+
+        The caller sends every message to a MessageAnswer question here, typed text
+        included, and never to `answer_text`.
+        """
+        opened = self._open(state, now)
+        if isinstance(opened, Step):
+            return opened
+        if opened.current is None:
+            return Step(opened, (NotExpected(ref.kind), self._summary(opened, locale)))
+
+        form_field = self._fields[opened.current]
+        if not isinstance(form_field.kind, MessageAnswer):
+            return Step(opened, (NotExpected(ref.kind), self._ask(opened, form_field, locale)))
+        try:
+            value = form_field.kind.parse_message(ref)
         except FieldError as error:
             return Step(opened, (self._ask(opened, form_field, locale, reason=error),))
         return self._store(opened, form_field, form_field.kind.to_json(value), locale)

@@ -2,8 +2,9 @@
 
 Each type is a frozen dataclass configured by keyword. `parse` raises FieldError,
 whose code names the template `prompts/<locale>/forms/errors/<code>.html` that
-words the message, so no user-facing sentence lives in Python. Choice, date and
-month fields are defined in `choices.py` and `dates.py` and exported here too.
+words the message, so no user-facing sentence lives in Python. Choice, date, time
+and message fields are defined in `choices.py`, `dates.py` and `messages.py` and
+exported here too.
 """
 
 from __future__ import annotations
@@ -40,18 +41,24 @@ from .base import (
     typed,
 )
 from .choices import Choice, MultiChoice, Option
-from .dates import DateField, MonthField
+from .dates import DateField, DateTimeField, MonthField
+from .links import parse_link
+from .messages import MessageAnswer, MessageRef
 
 __all__ = [
     "FIELD_TYPES",
     "Choice",
     "CommodityList",
     "DateField",
+    "DateTimeField",
     "Field",
     "FieldError",
     "FileAnswer",
     "FileInfo",
+    "LinkField",
     "LongText",
+    "MessageAnswer",
+    "MessageRef",
     "MonthField",
     "MultiChoice",
     "Number",
@@ -442,6 +449,32 @@ class FileAnswer(Field[FileInfo]):
         return FileInfo(**data)
 
 
+# --- Links ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkField(Field[str]):
+    """One http(s) link, such as a meeting or recording link; https:// is added when missing.
+
+    "zoom.us/j/123" becomes "https://zoom.us/j/123". Other schemes (javascript:, ftp:,
+    tg:), spaces, hosts without a dot, local and private addresses, and links longer
+    than 2048 characters raise FieldError("link_invalid"); see `parse_link`.
+    """
+
+    def parse(self, text: str, *, today: dt.date, locale: str) -> str:
+        return parse_link(text)
+
+    def display(self, value: str, locale: str) -> str:
+        return value
+
+    def to_json(self, value: str) -> str:
+        return value
+
+    def from_json(self, data: Any) -> str:
+        require_type(data, str, "link")
+        return parse_link(data)
+
+
 # --- Commodity and state lists ----------------------------------------------------------
 
 
@@ -570,10 +603,13 @@ FIELD_TYPES: dict[str, type[Field[Any]]] = {
     "choice": Choice,
     "multi_choice": MultiChoice,
     "date": DateField,
+    "datetime": DateTimeField,
     "month": MonthField,
     "phone": Phone,
     "yes_no": YesNo,
     "file": FileAnswer,
+    "message": MessageAnswer,
+    "link": LinkField,
     "commodities": CommodityList,
     "states": StateList,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,14 @@ from bot.forms import (
     Choice,
     CommodityList,
     DateField,
+    DateTimeField,
     FieldError,
     FileAnswer,
     FileInfo,
+    LinkField,
     LongText,
+    MessageAnswer,
+    MessageRef,
     MonthField,
     MultiChoice,
     Number,
@@ -45,6 +50,9 @@ CODE_PATTERNS = (
 )
 # A Friday.
 TODAY = dt.date(2026, 12, 4)
+# 14:05 on that Friday in India, the earliest time a DateTimeField below accepts.
+NOW = dt.datetime(2026, 12, 4, 14, 5, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata"))
+MEETING = DateTimeField(timezone="Asia/Kolkata", earliest=NOW)
 
 ROLES = (
     Option(key="producer", labels={"en": "Producer", "hi": "उत्पादक"}),
@@ -69,6 +77,14 @@ def parse_with(field: Any, text: str) -> Callable[[str], Any]:
 
 def send_file(field: FileAnswer, info: FileInfo) -> Callable[[str], Any]:
     return lambda locale: field.parse_file(info)
+
+
+def send_message(field: MessageAnswer, ref: MessageRef) -> Callable[[str], Any]:
+    return lambda locale: field.parse_message(ref)
+
+
+def message(kind: str, preview: str = "", links: tuple[str, ...] = ()) -> MessageRef:
+    return MessageRef(chat_id=1, message_id=2, kind=kind, preview=preview, links=links)
 
 
 # (sample id, expected code, a call that raises it in the given locale). Codes with
@@ -196,6 +212,33 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("31 April", "date_impossible", parse_with(DateField(), "31/04/2027")),
     ("30 February", "date_impossible", parse_with(DateField(), "30/02")),
     ("day zero", "date_impossible", parse_with(DateField(), "2026-12-00")),
+    ("typed text for message", "message_expected", parse_with(MessageAnswer(), "hello")),
+    (
+        "video for text or photo",
+        "message_wrong_kind",
+        send_message(MessageAnswer(kinds=("text", "photo")), message("video")),
+    ),
+    (
+        "text without link",
+        "link_missing",
+        send_message(MessageAnswer(link_required=True), message("text", "Webinar on Friday")),
+    ),
+    ("words around link", "link_invalid", parse_with(LinkField(), "join zoom.us/j/123")),
+    ("javascript link", "link_invalid", parse_with(LinkField(), "javascript:alert(1)")),
+    ("localhost link", "link_invalid", parse_with(LinkField(), "localhost:8080/room")),
+    (
+        "long link",
+        "link_invalid",
+        parse_with(LinkField(), "https://example.org/" + "a" * 2100),
+    ),
+    ("datetime word", "datetime_invalid", parse_with(MEETING, "soon")),
+    ("date without time", "time_missing", parse_with(MEETING, "15 Dec")),
+    ("dotted date alone", "time_missing", parse_with(MEETING, "15.12")),
+    ("hour 25", "time_invalid", parse_with(MEETING, "15 Dec 25:00")),
+    ("time passed today", "datetime_past", parse_with(MEETING, "10:30")),
+    ("date in the past", "datetime_past", parse_with(MEETING, "1/1/2026 10:00")),
+    ("two years ahead", "datetime_too_far", parse_with(MEETING, "15/12/2028 10:00")),
+    ("wrong weekday", "date_weekday_mismatch", parse_with(MEETING, "Mon 15 Dec 2026 10:30")),
     ("month word", "month_invalid", parse_with(MonthField(), "soon")),
     ("month 13 of year", "month_no_such_month", parse_with(MonthField(), "13/2026")),
 ]
@@ -303,8 +346,32 @@ def test_state_suggestion_shown(texts: Texts, locale: str):
             "25.3 MB",
         ),
         (parse_with(Number(unit="tonnes"), "12 kg"), "<code>12 tonnes</code>"),
+        (parse_with(MEETING, "10:30"), "before Fri 4 Dec 2026, 14:05"),
+        (parse_with(MEETING, "10:30"), "<code>tomorrow 10:30</code>"),
+        (parse_with(MEETING, "1/1/2026 10:00"), "<code>05/12/2026 10:00</code>"),
+        (parse_with(MEETING, "15.12"), "<code>15:12</code>"),
+        (parse_with(MEETING, "15/12/2028 10:00"), "up to 5 Dec 2027"),
+        (parse_with(MEETING, "Mon 15 Dec 2026 10:30"), "a Monday, but 15 Dec 2026 is a Tuesday"),
+        (
+            send_message(MessageAnswer(kinds=("text", "photo")), message("video")),
+            "needs a text message or a photo, not a video",
+        ),
     ],
-    ids=["no 31 April", "no 30 February", "date range", "month bound", "file size", "unit example"],
+    ids=[
+        "no 31 April",
+        "no 30 February",
+        "date range",
+        "month bound",
+        "file size",
+        "unit example",
+        "time passed",
+        "tomorrow example",
+        "later example",
+        "colon hint",
+        "latest date",
+        "weekday names",
+        "message kinds",
+    ],
 )
 def test_english_wording(texts: Texts, trigger: Any, expected: str):
     problem = raise_sample(trigger, "en")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 
 import pytest
@@ -15,11 +16,14 @@ from bot.forms import (
     Choice,
     CommodityList,
     DateField,
+    DateTimeField,
     Field,
     FieldError,
     FileAnswer,
     FileInfo,
+    LinkField,
     LongText,
+    MessageAnswer,
     MonthField,
     MultiChoice,
     Number,
@@ -66,9 +70,10 @@ def test_field_error_is_value_error():
 @pytest.mark.parametrize("name", sorted(FIELD_TYPES))
 def test_blank_answer_is_empty(name):
     field = _example_fields()[name]
-    # A file field rejects all text, blank or not, because it expects a file.
-    expected = "file_expected" if isinstance(field, FileAnswer) else "empty"
-    assert error(field, "  \n ").code == expected
+    # File and message fields reject all text, blank or not, because they expect a file
+    # or a whole message.
+    expected = {FileAnswer: "file_expected", MessageAnswer: "message_expected"}
+    assert error(field, "  \n ").code == expected.get(type(field), "empty")
 
 
 # --- ShortText --------------------------------------------------------------------------
@@ -1024,10 +1029,18 @@ def _example_fields() -> dict[str, Field[Any]]:
         "choice": ROLE,
         "multi_choice": MultiChoice(options=ROLES, max_count=3),
         "date": DateField(earliest=dt.date(2026, 1, 1), latest=dt.date(2027, 12, 31)),
+        # Without a latest date, so that far years reach the edges of the datetime range.
+        "datetime": DateTimeField(
+            timezone="America/New_York",
+            earliest=dt.datetime(2026, 12, 4, 9, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata")),
+            latest_days=None,
+        ),
         "month": MonthField(earliest=dt.date(2026, 1, 1)),
         "phone": Phone(),
         "yes_no": YesNo(),
         "file": FileAnswer(),
+        "message": MessageAnswer(),
+        "link": LinkField(),
         "commodities": CommodityList(max_count=5),
         "states": StateList(),
     }
@@ -1045,6 +1058,8 @@ ANSWERS = st.one_of(
     st.text(alphabet="0123456789,.-+ /१२३४५६७८९०", max_size=20),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,;&", max_size=30),
     st.sampled_from(["kal", "कल", "dec", "1,2,3", "fpo and", "29/02", "लाख", "हाँ", "✅"]),
+    st.sampled_from(["31/12/9999 23:00", "1/1/0001 1 am", "शाम ५ बजे", "15.12", "0 pm", "12am"]),
+    st.sampled_from(["zoom.us/j/1", "http://[::1", "https://a.b:99999", "//x.in", "tg:x"]),
 )
 
 
