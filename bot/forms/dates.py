@@ -398,6 +398,8 @@ _WEEKDAY_LABELS = {
     "hi": ("सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार"),
 }
 
+# A single-digit hour from 1 up to this, with no am/pm or day word, is read as pm.
+AFTERNOON_GUESS_MAX_HOUR = 6
 # Words for a part of the day, before or after the hour ("शाम 5 बजे", "5 baje shaam").
 # A night word makes 5 to 11 pm and 12 midnight, and leaves 1 to 4 am, so "रात 2 बजे" is 02:00.
 _DAY_PART_WORDS: dict[str, str] = {
@@ -483,6 +485,11 @@ def _read_clock(words: list[str], answer: str) -> _Clock | None:
     hour_of_day = _hour_of_day(hour, meridiem, day_part)
     if hour_of_day is None or minute > 59:
         raise FieldError("time_invalid", typed=typed(answer))
+    if meridiem is None and day_part is None and hour_text.isdigit() and len(hour_text) == 1:
+        # People write "5 बजे" or "5:30" for a meeting in the afternoon; nobody meets at
+        # 1 to 6 in the morning. "05:30", with its zero, stays morning.
+        if 1 <= hour_of_day <= AFTERNOON_GUESS_MAX_HOUR:
+            hour_of_day += 12
     return _Clock(dt.time(hour_of_day, minute), bare_dotted)
 
 

@@ -460,13 +460,17 @@ class BotApiMethods:
             caption = self._format_caption(params)
             content.pop("caption_entities", None)
             content["caption"] = caption.text if caption else None
+            if caption is not None and caption.entities:
+                content["caption_entities"] = caption.entities
         kind = _message_kind(content)
+        # A new caption arrives as the bot wrote it (HTML); a copied text keeps its entities.
+        new_caption = params.text("caption") if params.values.get("caption") is not None else None
         message = self._new_bot_message(
             chat,
             params,
             content,
             kind=kind,
-            html=content.get("text") or content.get("caption"),
+            html=new_caption or content.get("text") or content.get("caption"),
             document_name=(content.get("document") or {}).get("file_name"),
         )
         return {"message_id": message["message_id"]}

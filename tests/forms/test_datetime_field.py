@@ -91,9 +91,19 @@ def test_datetime_accepts_hindi(typed, expected):
 
 
 def test_datetime_hour_words_without_day_part():
-    # "बजे" marks a number as a time, read on the 24-hour clock without a day part.
-    assert parse(MEETING, "15 Dec 5 बजे") == at(15, 5)
+    # "बजे" marks a number as a time; a single-digit hour up to 6 is a meeting hour, so pm.
+    assert parse(MEETING, "15 Dec 5 बजे") == at(15, 17)
     assert parse(MEETING, "15 Dec 17 hrs") == at(15, 17)
+    assert parse(MEETING, "15 Dec 9 बजे") == at(15, 9)
+
+
+def test_single_digit_afternoon_hours_read_as_pm():
+    assert parse(MEETING, "15 Dec 4:30") == at(15, 16, 30)
+    assert parse(MEETING, "15 Dec 6:00") == at(15, 18)
+    assert parse(MEETING, "15 Dec 7:00") == at(15, 7)
+    assert parse(MEETING, "15 Dec 04:30") == at(15, 4, 30)
+    assert parse(MEETING, "15 Dec 4:30 am") == at(15, 4, 30)
+    assert parse(MEETING, "15 Dec सुबह 5 बजे") == at(15, 5)
 
 
 def test_time_alone_later_today():
@@ -246,9 +256,9 @@ def test_time_already_past_in_field_zone():
 def test_daylight_saving_gap_moves_forward():
     # London moves its clocks from 01:00 to 02:00 on 28 March 2027.
     field = DateTimeField(timezone="Europe/London", earliest=NOW, latest_days=None)
-    value = parse(field, "29/03/2027 1:30")
+    value = parse(field, "29/03/2027 01:30")
     assert value.utcoffset() == dt.timedelta(hours=1)
-    skipped = parse(field, "28/03/2027 1:30")
+    skipped = parse(field, "28/03/2027 01:30")
     assert (skipped.hour, skipped.minute) == (2, 30)
 
 
