@@ -22,7 +22,7 @@ from bot.middlewares import DbSessionMiddleware, PersonMiddleware, PerUserLockMi
 from bot.outbox import OutboxSender, SenderSettings
 from bot.ratelimit import SendLimits
 from bot.texts import Texts
-from handlers import get_routers
+from handlers import get_routers, webinars
 from handlers.forms import ExpiredFormCommands
 from storage import outbox, people
 from storage.db import create_engine, create_sessionmaker
@@ -121,6 +121,7 @@ def create_application(settings: Settings) -> Application:
         SenderSettings(limits=SendLimits(per_second=settings.outbox_rate)),
         render_report=render_report,
     )
+    sender.add_ticker(webinars.reminder_ticker(texts))
     app = Application(
         settings=settings,
         engine=engine,

@@ -28,15 +28,20 @@ PRIVATE_COMMANDS = (
     "actions",
     "buyers",
     "schemes",
+    "resources",
     "me",
     "help",
     "cancel",
 )
-GROUP_COMMANDS = ("register", "ask", "give", "buyers", "schemes", "help")
+GROUP_COMMANDS = ("register", "ask", "give", "buyers", "schemes", "resources", "help")
 FACILITATOR_COMMANDS = PRIVATE_COMMANDS + (
     "matrix",
     "progress",
     "action",
+    "broadcast",
+    "broadcasts",
+    "webinar",
+    "recording",
     "pending",
     "themes",
     "groupkind",

@@ -11,8 +11,8 @@ becomes pending again only when Telegram surely did not take it (a 429, a 5xx re
 connection that never opened, a group that moved to a new id). The one window that
 cannot be closed is a process killed between Telegram accepting a message and step 3
 committing: that row stays `sending`, and after `stale_claim` it is marked unconfirmed,
-never resent. Claiming one row right before its request keeps at most `concurrency`
-rows in that window.
+never resent. A row is claimed only once it has one of the `concurrency` request slots,
+which keeps at most that many rows in the window.
 """
 
 from __future__ import annotations
@@ -70,8 +70,11 @@ class SenderSettings:
     # Seconds a request may take; a claim older than stale_claim belongs to a dead sender.
     request_timeout: int = 30
     stale_claim: float = 90.0
-    # This many 429s within one second mean the bot as a whole is too fast: pause all sends.
+    # 429s within one second that mean the bot as a whole is too fast, so all sends pause:
+    # flood_burst, or flood_share of the sends per second if that is more. Telegram names
+    # a chat in each 429, so a few scattered ones at a high rate only hold their chats.
     flood_burst: int = 5
+    flood_share: float = 0.1
 
 
 # Senders running in this process, so that code which queued rows can wake them at once
@@ -79,8 +82,11 @@ class SenderSettings:
 _running: set[OutboxSender] = set()
 
 
-def wake_senders() -> None:
-    """Wake every sender of this process; call after committing new outbox rows."""
+async def wake_senders() -> None:
+    """Wake every sender of this process; await it after committing new outbox rows.
+
+    It is a coroutine function so that it can be handed to FormContext.after_commit.
+    """
     for sender in _running:
         sender.wake()
 
@@ -107,8 +113,12 @@ class OutboxSender:
         self._stopping = False
         self._wake = asyncio.Event()
         self._tick_requested = False
+        self._in_cycle = False
         self._last_tick = 0.0
         self._slots = asyncio.Semaphore(self.settings.concurrency)
+        # Held while a claimed row waits for its turn in the global pace, so that turns
+        # are booked one at a time, in order.
+        self._turn = asyncio.Lock()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._busy_chats: set[int] = set()
         self._waiting_chats: set[int] = set()
@@ -171,11 +181,14 @@ class OutboxSender:
         while True:
             if self._task is not None and self._task.done():
                 self._task.result()
-            if not self._in_flight and not self._tick_requested and not self._wake.is_set():
+            # A cycle in progress may be about to commit rows, such as a delivery report
+            # queued by its housekeeping, that the query below cannot see yet.
+            quiet = not self._in_flight and not self._in_cycle
+            if quiet and not self._tick_requested and not self._wake.is_set():
                 soon = self.clock.now() + dt.timedelta(seconds=horizon)
                 async with self.sessionmaker() as session:
                     due = await outbox.due_rows(session, soon, limit=1)
-                if not due and not self._in_flight:
+                if not due and not self._in_flight and not self._in_cycle:
                     return
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"outbox not idle after {timeout} s")
@@ -186,11 +199,14 @@ class OutboxSender:
     async def _run(self) -> None:
         log.info("outbox sender started")
         while not self._stopping:
+            self._in_cycle = True
             try:
                 dispatched, ready_at = await self._cycle()
             except Exception:
                 log.exception("outbox cycle failed; retrying in %s s", self.settings.poll_interval)
                 dispatched, ready_at = 0, None
+            finally:
+                self._in_cycle = False
             if self._stopping:
                 break
             if dispatched:
@@ -228,7 +244,6 @@ class OutboxSender:
             if chat_ready > time.monotonic():
                 ready_at = chat_ready if ready_at is None else min(ready_at, chat_ready)
                 continue
-            await self._sleep_until(self.gate.global_ready_at())
             await self._slots.acquire()
             if self._stopping or self.gate.chat_ready_at(row.chat_id, row.is_group) > (
                 time.monotonic()
@@ -236,7 +251,6 @@ class OutboxSender:
                 # A 429 arrived while this row waited for its slot.
                 self._slots.release()
                 continue
-            self.gate.record(row.chat_id, row.is_group)
             self._busy_chats.add(row.chat_id)
             self._in_flight[row.id] = asyncio.create_task(self._deliver(row))
             dispatched += 1
@@ -275,6 +289,7 @@ class OutboxSender:
                     row = await outbox.claim(session, due.id, self.clock.now())
                 if row is None:
                     return
+                await self._wait_turn(row)
                 try:
                     message_id = await self._request(row)
                 except Exception as error:  # noqa: BLE001 - every outcome is recorded below
@@ -292,6 +307,19 @@ class OutboxSender:
             if due.chat_id in self._waiting_chats:
                 self._waiting_chats.discard(due.chat_id)
                 self._wake.set()
+
+    async def _wait_turn(self, row: OutboxMessage) -> None:
+        """Wait until the global pace lets this request start, and count it as starting.
+
+        The gate counts a send when its request starts rather than when its row was
+        picked, because the claim's transaction takes a varying time: counted earlier,
+        two requests could reach Telegram closer together than the limits allow.
+        """
+        async with self._turn:
+            while (ready := self.gate.global_ready_at()) > time.monotonic():
+                # Loops because a burst of 429s may extend the hold while this waits.
+                await self._sleep_until(ready)
+            self.gate.record(row.chat_id, row.is_group)
 
     async def _request(self, row: OutboxMessage) -> int:
         assert self._bot is not None
@@ -404,7 +432,10 @@ class OutboxSender:
         monotonic = time.monotonic()
         self._floods = [moment for moment in self._floods if monotonic - moment < 1.0]
         self._floods.append(monotonic)
-        if len(self._floods) >= self.settings.flood_burst:
+        burst = max(
+            self.settings.flood_burst, self.settings.flood_share * self.settings.limits.per_second
+        )
+        if len(self._floods) >= burst:
             log.warning(
                 "outbox: %s replies of 429 within a second; pausing %s s",
                 len(self._floods),

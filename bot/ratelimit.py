@@ -3,6 +3,11 @@
 Telegram's Bot FAQ gives about 30 messages per second in total, one per second in one
 chat and 20 per minute in one group. The gate spaces sends so that none of these is
 crossed, measured on the monotonic clock when each request starts.
+
+Sends are spaced evenly at `per_second`, but a send that starts a little late (the
+event loop was busy) does not push back the ones after it, or the pace would drop by
+that lateness on every send. Those may catch up by at most CATCH_UP_S, and a sliding
+window caps every second at `per_second` sends whatever the spacing allowed.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+# Seconds of missed spacing that later sends may make up at once: about ten sends at 200
+# per second, none at 20 per second or fewer.
+CATCH_UP_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -36,8 +45,11 @@ class RateGate:
     def __init__(self, limits: SendLimits, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._monotonic = monotonic
-        # Even spacing, stretched by the margin, keeps any one-second window within the rate.
         self._spacing = (1.0 + limits.margin_s) / limits.per_second
+        self._window_s = 1.0 + limits.margin_s
+        self._window_capacity = max(1, int(limits.per_second))
+        # Start times of the latest sends, as many as one window may hold.
+        self._starts: deque[float] = deque(maxlen=self._window_capacity)
         self._next_global = 0.0
         self._global_hold_until = 0.0
         self._chat_next: dict[int, float] = {}
@@ -54,12 +66,17 @@ class RateGate:
         return ready
 
     def global_ready_at(self) -> float:
-        return max(self._next_global, self._global_hold_until)
+        """Monotonic time from which one more send keeps the overall rate."""
+        ready = max(self._next_global, self._global_hold_until)
+        if len(self._starts) == self._window_capacity:
+            ready = max(ready, self._starts[0] + self._window_s)
+        return ready
 
     def record(self, chat_id: int, is_group: bool) -> None:
         """Count a send that starts now."""
         now = self._monotonic()
-        self._next_global = max(now, self._next_global) + self._spacing
+        self._next_global = max(now - CATCH_UP_S, self._next_global) + self._spacing
+        self._starts.append(now)
         self._chat_next[chat_id] = now + self.limits.chat_interval_s + self.limits.margin_s
         if is_group:
             sends = self._group_sends.setdefault(chat_id, deque())

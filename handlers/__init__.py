@@ -10,6 +10,7 @@ def get_routers() -> list[Router]:
         actions,
         approvals,
         asks,
+        broadcasts,
         common,
         errors,
         fallback,
@@ -20,8 +21,11 @@ def get_routers() -> list[Router]:
         matrix,
         mine,
         progress,
+        recordings,
         registration,
+        resources,
         themes,
+        webinars,
     )
 
     routers = [
@@ -39,6 +43,10 @@ def get_routers() -> list[Router]:
         matrix.router,
         actions.router,
         imports.router,
+        broadcasts.router,
+        webinars.router,
+        recordings.router,
+        resources.router,
         lookups.router,
         # Registration last: at its consent step it replies to whatever the routers above left.
         registration.router,

@@ -281,7 +281,7 @@ async def save_contribution(context: FormContext, kind: str, answers: Any) -> Co
 
     async def confirm() -> None:
         if queued:
-            wake_senders()
+            await wake_senders()
         text = t(
             f"asks/{kind}/saved",
             entry=entry,

@@ -28,6 +28,9 @@ PROMPTS = "audience"
 PARTS = ("cop_groups", "task_force", "topic", "all_pocs", "bsos", "theme", "state")
 # Labels of topic buttons are cut to this many characters, so a row stays readable.
 TOPIC_LABEL_MAX = 48
+# Joins the group and thread ids in a topic option's key. Not ":", which separates the
+# parts of the callback data that carries the key.
+TOPIC_KEY_SEPARATOR = "_"
 
 
 def _ticked(part: str) -> Any:
@@ -48,7 +51,9 @@ async def _bso_options(context: FormContext) -> tuple[Option, ...]:
     ).all()
     return tuple(
         Option(
-            key=str(bso.id),
+            # Not the bare id: the form runner reads the keys ticked on Done as typed
+            # text, in which "8" means the eighth option.
+            key=f"b{bso.id}",
             labels={"en": bso.name},
             synonyms=(bso.short_name,) if bso.short_name else (),
         )
@@ -71,7 +76,7 @@ async def _topic_options(context: FormContext) -> tuple[Option, ...]:
     topics = await audience_store.forum_topics(context.session, context.community.id)
     return tuple(
         Option(
-            key=f"{group.telegram_chat_id}:{topic.thread_id}",
+            key=f"{group.telegram_chat_id}{TOPIC_KEY_SEPARATOR}{topic.thread_id}",
             labels={"en": f"{group.title} › {topic.name}"[:TOPIC_LABEL_MAX]},
         )
         for group, topic in topics
@@ -146,8 +151,8 @@ def spec_from_answers(answers: Mapping[str, Any]) -> AudienceSpec:
     parts = set(answers.get("audience") or ())
     topics: tuple[tuple[int, int], ...] = ()
     topic = answers.get("topic")
-    if "topic" in parts and isinstance(topic, str) and ":" in topic:
-        chat_id, thread_id = topic.rsplit(":", 1)
+    if "topic" in parts and isinstance(topic, str) and TOPIC_KEY_SEPARATOR in topic:
+        chat_id, thread_id = topic.rsplit(TOPIC_KEY_SEPARATOR, 1)
         topics = ((int(chat_id), int(thread_id)),)
     bsos = answers.get("bsos") if "bsos" in parts else None
     theme = answers.get("theme") if "theme" in parts else None
@@ -157,7 +162,7 @@ def spec_from_answers(answers: Mapping[str, Any]) -> AudienceSpec:
         task_force_groups="task_force" in parts,
         topics=topics,
         all_pocs="all_pocs" in parts,
-        bso_ids=tuple(int(value) for value in bsos or ()),
+        bso_ids=tuple(int(str(value).removeprefix("b")) for value in bsos or ()),
         # Theme options are keyed "t<id>".
         theme_ids=(int(str(theme).lstrip("t")),) if theme else (),
         states=(str(state),) if state else (),

@@ -723,12 +723,8 @@ async def _multi_choice(run: Run, form_state: FormState, pressed: FormButton) ->
         if not picked:
             await run.callback.answer(t.alert("forms/pick_one"), show_alert=True)
             return
-        step = run.engine.answer_text(
-            form_state,
-            ", ".join(picked),
-            now=run.context.now,
-            today=_today(run),
-            locale=run.context.locale,
+        step = run.engine.answer_picked(
+            form_state, picked, now=run.context.now, locale=run.context.locale
         )
         labels = [choice_label(run, kind, key) or key for key in picked]
         await _render(run, step, before=form_state, pressed=pressed, chosen=", ".join(labels))

@@ -1,4 +1,5 @@
-"""Groups: the bot introduces itself when added, and a facilitator sets each group's kind."""
+"""Groups: the bot introduces itself when added, a facilitator sets each group's kind, and
+the bot learns the forum topics it sees created, renamed, closed and reopened."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from aiogram import Bot, F, Router
 from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter, Command
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import LocalTexts
 from handlers.callbacks import CommunityPick, GroupKind
-from storage import people
-from storage.models import Bso, Community, GroupChat
+from storage import audience, outbox, people
+from storage.models import Bso, Community, ForumTopic, GroupChat
 
 log = logging.getLogger(__name__)
 router = Router(name="groups")
@@ -56,8 +58,67 @@ async def bot_removed(event: ChatMemberUpdated, session: AsyncSession) -> None:
 async def group_migrated(message: Message, session: AsyncSession) -> None:
     assert message.migrate_to_chat_id is not None
     await people.migrate_group(session, message.chat.id, message.migrate_to_chat_id)
+    # Queued broadcasts and notices follow the group, rather than failing on the old id.
+    await outbox.move_chat(session, message.chat.id, message.migrate_to_chat_id)
     await session.commit()
     log.info("group %s became supergroup %s", message.chat.id, message.migrate_to_chat_id)
+
+
+@router.message(F.forum_topic_created)
+async def topic_created(message: Message, session: AsyncSession, community: Community) -> None:
+    assert message.forum_topic_created is not None
+    await learn_topic(message, session, community, name=message.forum_topic_created.name)
+
+
+@router.message(F.forum_topic_edited)
+async def topic_edited(message: Message, session: AsyncSession, community: Community) -> None:
+    assert message.forum_topic_edited is not None
+    # The name is missing when only the topic's icon changed.
+    await learn_topic(message, session, community, name=message.forum_topic_edited.name)
+
+
+@router.message(F.forum_topic_closed)
+async def topic_closed(message: Message, session: AsyncSession, community: Community) -> None:
+    await learn_topic(message, session, community, closed=True)
+
+
+@router.message(F.forum_topic_reopened)
+async def topic_reopened(message: Message, session: AsyncSession, community: Community) -> None:
+    await learn_topic(message, session, community, closed=False)
+
+
+async def learn_topic(
+    message: Message,
+    session: AsyncSession,
+    community: Community,
+    *,
+    name: str | None = None,
+    closed: bool | None = None,
+) -> None:
+    """Record a forum topic from one of its service messages, so broadcasts can target it.
+
+    `closed` None keeps the stored state. A topic first seen closed, reopened or with
+    only its icon changed has no name to show, so it is left out until it is renamed.
+    """
+    thread_id = message.message_thread_id
+    if thread_id is None:
+        return
+    group = await ensure_known_group(message, session, community)
+    group.is_forum = True
+    known = await session.scalar(
+        select(ForumTopic).where(
+            ForumTopic.group_chat_id == group.id, ForumTopic.thread_id == thread_id
+        )
+    )
+    if known is None and not name:
+        await session.commit()
+        log.info("topic %s of group %s not recorded: no name", thread_id, message.chat.id)
+        return
+    if closed is None:
+        closed = known.closed if known is not None else False
+    await audience.remember_topic(session, group, thread_id, name or "", closed=closed)
+    await session.commit()
+    log.info("topic %s of group %s recorded (closed: %s)", thread_id, message.chat.id, closed)
 
 
 @router.message(Command("groupkind"))

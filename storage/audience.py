@@ -202,7 +202,7 @@ async def forum_topics(
         )
         .order_by(GroupChat.title, ForumTopic.name)
     )
-    return [(group, topic) for group, topic in rows.tuples()]
+    return [(row[0], row[1]) for row in rows.all()]
 
 
 async def remember_topic(

@@ -173,6 +173,21 @@ class MultiChoice(_Options, Field[tuple[str, ...]]):
             raise FieldError("choice_too_many", count=len(keys), maximum=self.max_count)
         return tuple(keys)
 
+    def from_keys(self, picked: list[str] | tuple[str, ...], locale: str) -> tuple[str, ...]:
+        """Check option keys ticked on buttons; unlike typed text, keys are never read as numbers."""
+        keys = list(dict.fromkeys(picked))
+        known = {option.key for option in self.options}
+        unknown = [typed(key) for key in keys if key not in known]
+        if unknown:
+            raise FieldError("choice_unknown_items", unknown=unknown, options=self._labels(locale))
+        if not keys:
+            raise FieldError("empty")
+        if len(keys) < self.min_count:
+            raise FieldError("choice_too_few", count=len(keys), minimum=self.min_count)
+        if self.max_count is not None and len(keys) > self.max_count:
+            raise FieldError("choice_too_many", count=len(keys), maximum=self.max_count)
+        return tuple(keys)
+
     def _items(self, answer: str) -> list[tuple[str, list[Option]]]:
         """Split `answer` into items, each with the options it names.
 

@@ -354,6 +354,25 @@ class FormEngine:
             return Step(opened, (self._ask(opened, form_field, locale, reason=error),))
         return self._store(opened, form_field, form_field.kind.to_json(value), locale)
 
+    def answer_picked(
+        self, state: FormState, picked: list[str], *, now: dt.datetime, locale: str
+    ) -> Step:
+        """Take the option keys ticked on a multiple choice's buttons as its answer."""
+        opened = self._open(state, now)
+        if isinstance(opened, Step):
+            return opened
+        if opened.current is None:
+            return Step(opened, (NotExpected("text"), self._summary(opened, locale)))
+
+        form_field = self._fields[opened.current]
+        if not isinstance(form_field.kind, MultiChoice):
+            return Step(opened, (NotExpected("text"), self._prompt(opened, locale)))
+        try:
+            value = form_field.kind.from_keys(picked, locale)
+        except FieldError as error:
+            return Step(opened, (self._ask(opened, form_field, locale, reason=error),))
+        return self._store(opened, form_field, form_field.kind.to_json(value), locale)
+
     def answer_file(
         self, state: FormState, info: FileInfo, *, now: dt.datetime, today: dt.date, locale: str
     ) -> Step:

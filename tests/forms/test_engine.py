@@ -19,6 +19,7 @@ from bot.forms import (
     FormEngine,
     FormField,
     FormState,
+    MultiChoice,
     Number,
     Option,
     ShortText,
@@ -749,3 +750,45 @@ def test_condition_sees_only_earlier_answers():
     assert state.current is None
     assert seen
     assert all(keys <= {"first"} for keys in seen)
+
+
+NUMBERED = FormEngine(
+    Form(
+        name="numbered",
+        summary="example/summary",
+        fields=(
+            FormField(
+                name="bsos",
+                kind=MultiChoice(
+                    options=tuple(
+                        Option(key=str(number), labels={"en": f"BSO {number}"})
+                        for number in (8, 9, 12)
+                    )
+                ),
+                question="example/bsos",
+            ),
+        ),
+    )
+)
+
+
+def test_ticked_keys_that_look_like_numbers_stay_keys():
+    state = NUMBERED.start(now=NOW, locale="en").state
+    assert state is not None
+
+    step = NUMBERED.answer_picked(state, ["8", "12"], now=NOW, locale="en")
+
+    assert state_of(step).answers["bsos"] == ["8", "12"]
+    assert isinstance(last(step), Summary)
+
+
+def test_ticked_unknown_key_asked_again():
+    state = NUMBERED.start(now=NOW, locale="en").state
+    assert state is not None
+
+    step = NUMBERED.answer_picked(state, ["8", "77"], now=NOW, locale="en")
+
+    ask = only(step, Ask)
+    assert ask.reason is not None
+    assert ask.reason.code == "choice_unknown_items"
+    assert "bsos" not in state_of(step).answers
