@@ -18,7 +18,8 @@
                                                      the CoP-wide group "CoP-wide group")
     @asha private ? TEXT                            (expect TEXT in the bot's reply)
     @asha private ?! TEXT                           (expect TEXT not to be there)
-    clock +3d | clock +2h | clock 2026-12-07 10:00  (move the bot's clock)
+    clock +3d | clock +2h | clock 2026-12-07 10:00  (move the bot's clock, India time,
+                                                     and let what came due go out)
 
 An expectation looks at the bot messages sent to that chat since the last action there,
 or at the latest bot message in it when the last action got no reply. Paths of files are
@@ -159,6 +160,8 @@ class ScriptPlayer:
             return
         if line.startswith("clock "):
             self.move_clock(line)
+            # What came due meanwhile (scheduled broadcasts, webinar reminders) goes out now.
+            await self.harness.settle()
             return
         if line == "demo members":
             from bot.sandbox.demo_members import load_demo_members
