@@ -18,12 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -126,28 +129,71 @@ def local_time(community: Community, value: dt.datetime, locale: str) -> tuple[s
     return formatted, moment.astimezone(zone).tzname() or community.timezone
 
 
+# Source messages that a broadcast's summary copied as a preview, kept per Bot session
+# (one per running bot) and lost on a restart, which costs one repeated preview at most.
+PREVIEW_MEMORY = 1000
+
+
+@dataclass
+class PreviewMemory:
+    # The message last previewed in each facilitator's chat, so that a sticker or a stray
+    # word at the summary does not copy the same preview again.
+    previewed: OrderedDict[int, int] = field(default_factory=OrderedDict)
+    # Messages Telegram refused to copy (deleted), as (chat id, message id): a broadcast
+    # of one would fail in every chat, so Confirm is rejected until it is replaced.
+    uncopyable: set[tuple[int, int]] = field(default_factory=set)
+
+
+_preview_memory: WeakKeyDictionary[BaseSession, PreviewMemory] = WeakKeyDictionary()
+
+
+def preview_memory(context: FormContext) -> PreviewMemory:
+    return _preview_memory.setdefault(context.bot.session, PreviewMemory())
+
+
 async def summary_note(context: FormContext, answers: Mapping[str, Any]) -> Markup:
     """Copy the message back to the facilitator as a preview; return the recipient count.
 
-    Runs every time the summary is shown, so the count is current. A preview that
-    cannot be copied (the facilitator deleted their message) is reported in the note.
+    Runs every time the summary is shown, so the count is current. The preview is copied
+    once per message, and one that cannot be copied (the facilitator deleted their
+    message) is reported in the note.
     """
     preview_failed = False
+    memory = preview_memory(context)
     stored = answers.get("message")
     if stored is not None:
         ref = message_field().from_json(stored)
-        try:
-            await context.bot.copy_message(
-                chat_id=context.chat_id, from_chat_id=ref.chat_id, message_id=ref.message_id
-            )
-        except TelegramAPIError as error:
+        source = (ref.chat_id, ref.message_id)
+        if source in memory.uncopyable:
             preview_failed = True
-            log.warning(
-                "broadcast preview of message %s for person %s not copied: %s",
-                ref.message_id,
-                context.person.id,
-                error.message,
-            )
+        elif memory.previewed.get(context.chat_id) != ref.message_id:
+            try:
+                await context.bot.copy_message(
+                    chat_id=context.chat_id, from_chat_id=ref.chat_id, message_id=ref.message_id
+                )
+            except TelegramBadRequest as error:
+                preview_failed = True
+                memory.uncopyable.add(source)
+                log.warning(
+                    "broadcast preview of message %s for person %s not copied: %s",
+                    ref.message_id,
+                    context.person.id,
+                    error.message,
+                )
+            except TelegramAPIError as error:
+                # A network error or flood limit says nothing about the message itself.
+                preview_failed = True
+                log.warning(
+                    "broadcast preview of message %s for person %s not copied: %s",
+                    ref.message_id,
+                    context.person.id,
+                    error.message,
+                )
+            else:
+                memory.previewed[context.chat_id] = ref.message_id
+                memory.previewed.move_to_end(context.chat_id)
+                while len(memory.previewed) > PREVIEW_MEMORY:
+                    memory.previewed.popitem(last=False)
     audience = await resolve_answers(context, answers)
     when = zone = None
     if _scheduled(answers) and answers.get("send_at") is not None:
@@ -172,6 +218,8 @@ async def save_broadcast(context: FormContext, confirmed: Confirmed) -> None:
         raise FormRejected("common/facilitators_only")
     answers = confirmed.answers
     ref: MessageRef = answers["message"]
+    if (ref.chat_id, ref.message_id) in preview_memory(context).uncopyable:
+        raise FormRejected("broadcasts/uncopyable", keep=True)
     spec = spec_from_answers(confirmed.answers_json)
     audience = await audience_store.resolve(context.session, context.community.id, spec)
     if not audience.recipients:

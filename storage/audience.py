@@ -160,7 +160,9 @@ async def resolve(session: AsyncSession, community_id: int, spec: AudienceSpec) 
                 GroupChat.active.is_(True),
             )
         )
-        if topic_group is None:
+        if topic_group is None or (chat_id, 0) in seen:
+            # The whole group is in the audience already: a copy in the topic would be a
+            # second copy in the same chat.
             continue
         if add(Recipient(chat_id, thread_id=thread_id, is_group=True)):
             audience.topics += 1

@@ -24,7 +24,10 @@ Type a message or a command (/start, /register, /buyers onion) and press Enter.
   :file PATH            send a document, e.g. :file bot/sandbox/demo/buyers_messy.csv
   :reply TEXT           reply to the bot's latest question to you here (in a group the
                         bot sees only commands and replies to its own messages)
+  :photo PATH | TEXT    send a photo (a .jpg file), with TEXT as its caption if given
   :sticker              send a sticker
+  :clock +1d            move the bot's clock (+2h, +30m, or 2026-12-07 10:00 India
+                        time); scheduled broadcasts and reminders that came due go out
   :help                 this help
   :quit                 leave (Ctrl-D works too)
 """
@@ -158,6 +161,20 @@ class Conversation:
                 thread_id=self.thread_id,
                 reply_to_message_id=question,
             )
+        elif line.startswith(":photo "):
+            where, _, caption = line.removeprefix(":photo ").partition(" | ")
+            path = Path(where.strip()).expanduser()
+            await self.server.send_photo(
+                self.user,
+                self.chat,
+                path.read_bytes(),
+                caption=caption.strip() or None,
+                thread_id=self.thread_id,
+            )
+        elif line.startswith(":clock "):
+            self.player.move_clock(line.removeprefix(":"))
+            await self.harness.settle()
+            return
         elif line == ":sticker":
             await self.server.send_sticker(self.user, self.chat, thread_id=self.thread_id)
         else:

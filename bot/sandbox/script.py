@@ -287,8 +287,8 @@ class ScriptPlayer:
     def expect(self, where: Where, text: str, *, present: bool) -> None:
         messages = self.since_action.get((where.chat.id, where.thread_id)) or []
         if not messages:
-            latest = self.server.last_bot_message(where.chat, thread_id=where.thread_id)
-            messages = [latest] if latest else []
+            # The latest message, if the bot has written there at all.
+            messages = self.server.bot_messages(where.chat, thread_id=where.thread_id)[-1:]
         found = any(text.casefold() in _searchable(message).casefold() for message in messages)
         if found != present:
             seen = (

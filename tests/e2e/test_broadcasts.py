@@ -323,6 +323,49 @@ async def test_preview_failure_noted(harness: SandboxHarness) -> None:
     assert "I could not copy your message for a preview" in summary.text
     assert "Recipients: 1" in summary.text
     assert summary.buttons
+
+    rejected = await confirm(harness)
+
+    assert rejected.html == render("broadcasts/uncopyable")
+    assert await load_broadcasts(harness) == []
+    assert harness.errors == []
+
+
+async def test_preview_copied_once_per_message(harness: SandboxHarness) -> None:
+    await cop_group(harness, "CoP all")
+    facilitator = harness.facilitator
+    chat = private(harness, facilitator)
+    await say(harness, facilitator, "/broadcast")
+    await send_formatted(harness, facilitator)
+    await choose_audience(harness, "cop_groups")
+    await send_now(harness)
+    previews = len(copies(harness, chat))
+
+    await harness.server.send_sticker(facilitator, chat)
+    await harness.server.wait_idle()
+    await say(harness, facilitator, "hello?")
+
+    assert previews == 1
+    assert len(copies(harness, chat)) == 1
+    assert harness.errors == []
+
+
+async def test_group_and_its_topic_get_one_copy(harness: SandboxHarness) -> None:
+    server = harness.server
+    forum = server.group("CoP forum", forum=True, added_by=harness.facilitator)
+    server.topic(forum, "Market linkages")
+    await cop_group(harness, "CoP forum")
+    facilitator = harness.facilitator
+
+    await say(harness, facilitator, "/broadcast")
+    await send_formatted(harness, facilitator)
+    await choose_audience(harness, "cop_groups", "topic")
+    await tap(harness, facilitator, "CoP forum › Market linkages")
+    summary = await send_now(harness)
+    await confirm(harness)
+
+    assert "Recipients: 1 (1 group)" in summary.text
+    assert len(copies(harness, forum)) == 1
     assert harness.errors == []
 
 
