@@ -1,10 +1,12 @@
 """The outbox sender: one task that sends queued rows within Telegram's limits.
 
-Each row goes through three steps, each its own transaction:
+Each row goes through three steps:
 
-1. claim: pending -> sending, a conditional update that only one sender can win;
+1. claim: pending -> sending, a conditional update that only one sender can win, in a
+   transaction of its own;
 2. the request to Telegram;
-3. the outcome: sent, failed with a reason, or pending again for a retry.
+3. the outcome: sent, failed with a reason, or pending again for a retry. Rows sent at
+   about the same time are recorded in one transaction; any other outcome has its own.
 
 A row is never sent twice because only a pending row can be claimed, and a claimed row
 becomes pending again only when Telegram surely did not take it (a 429, a 5xx reply, a
@@ -23,7 +25,8 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +74,8 @@ class SenderSettings:
     request_timeout: int = 30
     stale_claim: float = 90.0
     # 429s within one second that mean the bot as a whole is too fast, so all sends pause:
-    # flood_burst, or flood_share of the sends per second if that is more. Telegram names
-    # a chat in each 429, so a few scattered ones at a high rate only hold their chats.
+    # flood_burst, or flood_share of the sends per second if that is more. Each 429 is the
+    # reply to a request to one chat, so a few scattered ones hold only their chats.
     flood_burst: int = 5
     flood_share: float = 0.1
 
@@ -124,6 +127,17 @@ class OutboxSender:
         self._waiting_chats: set[int] = set()
         self._floods: list[float] = []
         self._sent_by_broadcast: dict[int, int] = {}
+        # Claimed rows of each broadcast whose outcome this sender has not committed yet.
+        self._open_by_broadcast: Counter[int] = Counter()
+        # Sent rows waiting to be recorded, and the lock held while some are recorded.
+        self._unrecorded: list[tuple[outbox.SentRow, asyncio.Future[None]]] = []
+        self._recording = asyncio.Lock()
+        # SQLite lets one connection write at a time, and its default busy handler makes
+        # the others sleep and retry for up to 100 ms a time (sqliteDefaultBusyCallback),
+        # so on SQLite this sender's transactions take turns here instead.
+        engine = sessionmaker.kw.get("bind")
+        on_sqlite = engine is not None and engine.dialect.name == "sqlite"
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if on_sqlite else None
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -256,6 +270,15 @@ class OutboxSender:
             dispatched += 1
         return dispatched, ready_at
 
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Hold this sender's write turn for one transaction (on SQLite only)."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
+
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - time.monotonic()
         if delay > 0:
@@ -266,41 +289,50 @@ class OutboxSender:
         now = self.clock.now()
         for ticker in self._tickers:
             try:
-                async with self.sessionmaker.begin() as session:
+                async with self._writing(), self.sessionmaker.begin() as session:
                     await ticker(session, now)
             except Exception:
                 log.exception("outbox ticker %s failed", getattr(ticker, "__name__", ticker))
-        async with self.sessionmaker.begin() as session:
+        async with self._writing(), self.sessionmaker.begin() as session:
             stale = await outbox.release_stale_claims(
                 session, now - dt.timedelta(seconds=self.settings.stale_claim)
             )
         for row_id in stale:
             log.warning("outbox row %s left claimed by a stopped sender: unconfirmed", row_id)
-        async with self.sessionmaker.begin() as session:
+        async with self._writing(), self.sessionmaker.begin() as session:
             for broadcast_id in await outbox.unfinished_broadcasts(session, now):
                 await self._finish(session, broadcast_id, now)
 
     # -- one row -----------------------------------------------------------------------
 
     async def _deliver(self, due: outbox.DueRow) -> None:
+        counted: int | None = None
         try:
             async with self.sessionmaker() as session:
-                async with session.begin():
+                async with self._writing(), session.begin():
                     row = await outbox.claim(session, due.id, self.clock.now())
                 if row is None:
                     return
+                if row.broadcast_id is not None:
+                    counted = row.broadcast_id
+                    self._open_by_broadcast[counted] += 1
                 await self._wait_turn(row)
                 try:
                     message_id = await self._request(row)
                 except Exception as error:  # noqa: BLE001 - every outcome is recorded below
-                    async with session.begin():
+                    async with self._writing(), session.begin():
                         await self._record_failure(session, row, error)
                 else:
-                    async with session.begin():
-                        await self._record_sent(session, row, message_id)
+                    await self._record_sent(row, message_id)
+            if counted is not None:
+                broadcast_id, counted = counted, None
+                if self._uncount(broadcast_id):
+                    await self._finish_committed(broadcast_id)
         except Exception:
             log.exception("outbox row %s: recording its outcome failed", due.id)
         finally:
+            if counted is not None:
+                self._uncount(counted)
             self._in_flight.pop(due.id, None)
             self._busy_chats.discard(due.chat_id)
             self._slots.release()
@@ -349,23 +381,41 @@ class OutboxSender:
         )
         return message.message_id
 
-    async def _record_sent(
-        self, session: AsyncSession, row: OutboxMessage, message_id: int
-    ) -> None:
-        now = self.clock.now()
-        row.status = "sent"
-        row.sent_at = now
-        row.message_id = message_id
-        row.error = None
-        row.error_detail = None
-        await session.flush()
+    async def _record_sent(self, row: OutboxMessage, message_id: int) -> None:
+        """Record a sent row, in one transaction with the rows sent while it waited.
+
+        The first row to get the lock records every row waiting by then, so at a high
+        rate a handful of rows share a commit, and a row sent alone is recorded at once.
+        Returns once the row's transaction has committed, and raises its error if not.
+        """
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((outbox.SentRow(row.id, message_id, self.clock.now()), recorded))
+        async with self._recording:
+            if not recorded.done():
+                batch, self._unrecorded = self._unrecorded, []
+                try:
+                    async with self._writing(), self.sessionmaker.begin() as session:
+                        await outbox.mark_sent(session, [sent for sent, _ in batch])
+                except asyncio.CancelledError:
+                    for _, waiting in batch:
+                        waiting.cancel()
+                    raise
+                except Exception as error:
+                    for _, waiting in batch:
+                        if not waiting.done():
+                            waiting.set_exception(error)
+                else:
+                    # A waiting task cancelled meanwhile has its future cancelled already.
+                    for _, waiting in batch:
+                        if not waiting.done():
+                            waiting.set_result(None)
+        await recorded
         if row.broadcast_id is None:
             return
         sent = self._sent_by_broadcast.get(row.broadcast_id, 0) + 1
         self._sent_by_broadcast[row.broadcast_id] = sent
         if sent % 100 == 0:
             log.info("broadcast %s: %s sent by this process so far", row.broadcast_id, sent)
-        await self._finish(session, row.broadcast_id, now)
 
     async def _record_failure(
         self, session: AsyncSession, row: OutboxMessage, error: Exception
@@ -420,9 +470,7 @@ class OutboxSender:
             )
             self._fail(row, "error", type(error).__name__)
         await session.flush()
-        if row.status != "pending" and row.broadcast_id is not None:
-            await self._finish(session, row.broadcast_id, now)
-        elif row.status == "pending":
+        if row.status == "pending":
             self._wake_at(row.not_before, now)
 
     async def _flooded(
@@ -447,8 +495,6 @@ class OutboxSender:
         if row.floods > self.settings.max_floods:
             self._fail(row, "flood", f"still limited after {row.floods} replies of 429")
             await session.flush()
-            if row.broadcast_id is not None:
-                await self._finish(session, row.broadcast_id, now)
             return
         log.info(
             "outbox row %s (broadcast %s): 429, retry after %s s",
@@ -489,8 +535,6 @@ class OutboxSender:
         if skipped:
             log.info("outbox: %s more row(s) to the same chat skipped", skipped)
         await session.flush()
-        if row.broadcast_id is not None:
-            await self._finish(session, row.broadcast_id, self.clock.now())
 
     def _fail(self, row: OutboxMessage, reason: str, detail: str) -> None:
         row.status = "failed"
@@ -537,6 +581,27 @@ class OutboxSender:
         loop.call_later(max(0.0, delay), self._wake.set)
 
     # -- broadcasts ------------------------------------------------------------------------
+
+    def _uncount(self, broadcast_id: int) -> bool:
+        """Count one row of the broadcast as settled; return whether none is left open here."""
+        self._open_by_broadcast[broadcast_id] -= 1
+        if self._open_by_broadcast[broadcast_id] > 0:
+            return False
+        del self._open_by_broadcast[broadcast_id]
+        return True
+
+    async def _finish_committed(self, broadcast_id: int) -> None:
+        """Close the broadcast if its rows have all ended; called after an outcome's commit.
+
+        When two senders record a broadcast's last rows at once, the later of these
+        checks finds both outcomes committed. Inside the recording transactions, on
+        PostgreSQL, each could find the other's row still `sending`, and neither would
+        close the broadcast.
+        Housekeeping closes any broadcast these checks miss, such as one whose last row
+        a stopped sender left claimed.
+        """
+        async with self._writing(), self.sessionmaker.begin() as session:
+            await self._finish(session, broadcast_id, self.clock.now())
 
     async def _finish(self, session: AsyncSession, broadcast_id: int, now: dt.datetime) -> None:
         """Close a broadcast whose rows have all ended, and queue its delivery report."""

@@ -7,7 +7,8 @@ crossed, measured on the monotonic clock when each request starts.
 Sends are spaced evenly at `per_second`, but a send that starts a little late (the
 event loop was busy) does not push back the ones after it, or the pace would drop by
 that lateness on every send. Those may catch up by at most CATCH_UP_S, and a sliding
-window caps every second at `per_second` sends whatever the spacing allowed.
+window of 1 s plus `margin_s` allows at most `per_second` sends (rounded down) whatever
+the spacing would permit.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Broadcast, GroupChat, OutboxMessage, Person
@@ -228,15 +228,26 @@ async def claim(session: AsyncSession, row_id: int, now: dt.datetime) -> OutboxM
     The update is conditional on the status, so of two senders exactly one succeeds.
     The caller commits before it sends.
     """
-    result = await session.execute(
+    statement = (
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    row = await session.get(OutboxMessage, row_id, populate_existing=True)
+    row: OutboxMessage | None
+    if session.get_bind().dialect.update_returning:
+        # One statement instead of an update and a select: the sender claims every row.
+        row = (
+            await session.scalars(
+                statement.returning(OutboxMessage).execution_options(
+                    synchronize_session=False, populate_existing=True
+                )
+            )
+        ).one_or_none()
+    else:
+        result = await session.execute(statement.execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = await session.get(OutboxMessage, row_id, populate_existing=True)
     if row is not None and row.broadcast_id is not None:
         await session.execute(
             update(Broadcast)
@@ -244,6 +255,52 @@ async def claim(session: AsyncSession, row_id: int, now: dt.datetime) -> OutboxM
             .values(status="sending", started_at=now)
         )
     return row
+
+
+@dataclass(frozen=True)
+class SentRow:
+    """A claimed row whose message Telegram accepted."""
+
+    row_id: int
+    message_id: int
+    sent_at: dt.datetime
+
+
+_outbox_table = cast(Table, OutboxMessage.__table__)
+# Built once: the sender records every row, and building the statement is a good part
+# of its cost. Bound names differ from column names, which SQLAlchemy reserves.
+_MARK_SENT = (
+    update(_outbox_table)
+    .where(_outbox_table.c.id == bindparam("sent_row_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_sent_at"),
+        message_id=bindparam("sent_message_id"),
+        error=None,
+        error_detail=None,
+    )
+)
+
+
+async def mark_sent(session: AsyncSession, rows: Sequence[SentRow]) -> None:
+    """Record sent rows with one executemany UPDATE.
+
+    A plain UPDATE rather than changed attributes of loaded rows, because the ORM's
+    flush costs several times as much.
+    """
+    if not rows:
+        return
+    await session.execute(
+        _MARK_SENT,
+        [
+            {
+                "sent_row_id": row.row_id,
+                "sent_sent_at": row.sent_at,
+                "sent_message_id": row.message_id,
+            }
+            for row in rows
+        ],
+    )
 
 
 async def release_stale_claims(session: AsyncSession, older_than: dt.datetime) -> list[int]:
