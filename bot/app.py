@@ -69,6 +69,9 @@ class Application:
         me = await bot.get_me()
         log.info("bot @%s (id %s) started", me.username, me.id)
         await set_command_menus(bot, self.texts, self.settings.facilitator_ids)
+        # TODO: start the sender only on the holder of a lease (a PostgreSQL advisory lock,
+        # or a lease row on SQLite); until then each replica paces itself, so replicas
+        # together may exceed OUTBOX_RATE, although claims still keep rows from repeating.
         await self.outbox.start(bot)
 
     async def on_shutdown(self) -> None:
