@@ -973,7 +973,7 @@ async def _finish(run: Run, *, expired: bool) -> None:
     if expired:
         log.info("form %s expired for person %s", run.flow.name, run.context.person.id)
         text = t("forms/expired", title=t(f"{run.flow.prompts}/title"), command=run.flow.command)
-        alert = t.alert("forms/expired_alert")
+        alert = t.alert("forms/expired_alert", command=run.flow.command)
     else:
         text = t("forms/ended")
         alert = t.alert("forms/ended")

@@ -1,10 +1,11 @@
 """/recording: a facilitator sends a past webinar's recording to its audience and the resource list.
 
 The form asks which webinar (the latest ones whose start has passed) and then for the
-recording: a message with a link, or a document, video or audio file. On Confirm the
-recording goes through the outbox to the webinar's audience as it resolves now, with a
-delivery report, and becomes the webinar's entry in /resources. Sending a recording for
-the same webinar again replaces that entry.
+recording: a message with one or more links, or a document, video or audio file. On
+Confirm the recording goes through the outbox to the webinar's audience as it resolves
+now, with a delivery report, and becomes the webinar's entry in /resources. A message's
+links all go out, in order, and the entry keeps the first as its `url` and the others as
+its `extra_urls`. Sending a recording for the same webinar again replaces that entry.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ WEBINAR_CHOICES = 8
 OPTION_TITLE_MAX = 40
 # Message kinds a recording may have: text with a link, or a file of the other kinds.
 RECORDING_KINDS = ("text", "document", "video", "audio")
+# Links of a text recording that go out, in the order of the message. Each takes at
+# most about 85 characters of the message, which stays far under Telegram's 4096.
+LINKS_SENT_MAX = 10
+# Links that the /resources entry keeps: its url and two extra_urls. More would let a
+# reply of handlers.resources.RESULTS_MAX entries pass Telegram's 4096 characters.
+RESOURCE_LINKS_MAX = 3
 
 
 def webinar_option(webinar: Webinar, timezone: str) -> Option:
@@ -113,14 +120,22 @@ async def save_recording(context: FormContext, confirmed: Confirmed) -> None:
     spec = AudienceSpec.from_json(webinar.audience)
     audience = await audience_store.resolve(context.session, context.community.id, spec)
 
-    link = ref.links[0] if ref.kind == "text" and ref.links else None
-    if ref.kind == "text" and link is None:
+    links = ref.links[:LINKS_SENT_MAX] if ref.kind == "text" else ()
+    if ref.kind == "text" and not links:
         # MessageAnswer(link_required=True) accepts no text without a link.
         raise FormRejected("webinars/recording/link_missing", keep=True)
+    if len(ref.links) > RESOURCE_LINKS_MAX:
+        log.info(
+            "recording of webinar %s has %s links: the first %s are sent, %s kept in /resources",
+            webinar.id,
+            len(ref.links),
+            len(links),
+            RESOURCE_LINKS_MAX,
+        )
 
     def recording(texts: LocalTexts) -> dict[str, Any]:
-        if link is not None:
-            text = texts("webinars/recording/link_message", webinar=webinar, link=link)
+        if links:
+            text = texts("webinars/recording/link_message", webinar=webinar, links=links)
             return outbox.text_payload(str(text), link_preview=True)
         caption = texts("webinars/recording/caption", webinar=webinar)
         return outbox.copy_payload(ref.chat_id, ref.message_id, caption=str(caption))
@@ -129,15 +144,19 @@ async def save_recording(context: FormContext, confirmed: Confirmed) -> None:
         context, audience, spec, kind="recording", title=webinar.title, payload_for=recording
     )
     webinar.recording_broadcast_id = broadcast.id
+    # Set here, because the column's onupdate default would read the system clock.
+    webinar.updated_at = context.now
     resource = await resources.save_recording(
         context.session,
         webinar,
-        kind="link" if link is not None else "file",
-        url=link,
-        source_chat_id=None if link is not None else ref.chat_id,
-        source_message_id=None if link is not None else ref.message_id,
+        kind="link" if links else "file",
+        url=links[0] if links else None,
+        extra_urls=links[1:RESOURCE_LINKS_MAX],
+        source_chat_id=None if links else ref.chat_id,
+        source_message_id=None if links else ref.message_id,
         file_name=ref.file_name,
         added_by=context.person.telegram_id,
+        now=context.now,
     )
     log.info(
         "recording of webinar %s (%s) sent by user %s to %s chats; resource %s",

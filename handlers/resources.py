@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 router = Router(name="resources")
 router.message.filter(StateFilter(None))
 
-# Resources per reply. Each takes at most about 400 characters, so a reply stays well
-# under Telegram's 4096.
+# Resources per reply. Each takes at most about 500 characters with three links, so a
+# reply stays under Telegram's 4096.
 RESULTS_MAX = 8
 DESCRIPTION_CLIP = 150
 

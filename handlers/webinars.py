@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,7 @@ from handlers.asks import form_context
 from handlers.audience import audience_fields, count_note, resolve_answers, spec_from_answers
 from handlers.callbacks import RowId
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
+from handlers.keyboards import button
 from storage import outbox
 from storage import webinars as store
 from storage.audience import Audience, AudienceSpec
@@ -242,6 +244,8 @@ async def save_webinar(context: FormContext, confirmed: Confirmed) -> None:
         context, audience, spec, kind="webinar", title=webinar.title, payload_for=announcement
     )
     webinar.broadcast_id = broadcast.id
+    # Set here, because the column's onupdate default would read the system clock.
+    webinar.updated_at = context.now
     await context.session.flush()
     log.info(
         "webinar %s for %s saved by user %s; announcement %s to %s chats",
@@ -370,7 +374,8 @@ async def rsvp_pressed(
     of the chat the button is in, so a button with another community's webinar id, or a
     forged one, finds nothing. The one exception is a private chat, whose community is the
     presser's home community: there a webinar of another community is found if the
-    presser has an RSVP for it already, as for the button under a reminder.
+    presser has an RSVP for it already, as for the button under a reminder. A reminder's
+    one button then turns into the opposite answer (see `offer_other_answer`).
     """
     user_id = callback.from_user.id
     if callback_data.answer not in store.ANSWERS:
@@ -429,6 +434,52 @@ async def rsvp_pressed(
         bot_username=me.username or "",
     )
     await callback.answer(alert, show_alert=True)
+    await offer_other_answer(callback, callback_data, t)
+
+
+def pressed_reminder_button(callback: CallbackQuery) -> bool:
+    """Tell whether the press came from the only button of a reminder in a private chat.
+
+    An announcement has both answers and keeps them. Forged callback data differs from
+    the button's own, so it never changes a reminder's button.
+    """
+    message = callback.message
+    if not isinstance(message, Message) or message.chat.type != "private":
+        return False
+    if message.reply_markup is None:
+        return False
+    buttons = [found for row in message.reply_markup.inline_keyboard for found in row]
+    return len(buttons) == 1 and buttons[0].callback_data == callback.data
+
+
+async def offer_other_answer(
+    callback: CallbackQuery, callback_data: RsvpButton, t: LocalTexts
+) -> None:
+    """Replace a reminder's button with the opposite answer, so the person can change their mind."""
+    if not pressed_reminder_button(callback):
+        return
+    assert isinstance(callback.message, Message)
+    other = "yes" if callback_data.answer == "no" else "no"
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    t.label("webinars", other),
+                    RsvpButton(webinar_id=callback_data.webinar_id, answer=other),
+                )
+            ]
+        ]
+    )
+    try:
+        await callback.message.edit_reply_markup(reply_markup=markup)
+    except TelegramAPIError as error:
+        # The RSVP is stored already, and pressing the old button again stores it again.
+        log.warning(
+            "reminder %s of webinar %s keeps its button: %s",
+            callback.message.message_id,
+            callback_data.webinar_id,
+            error.message,
+        )
 
 
 # --- Reminders --------------------------------------------------------------------------

@@ -509,6 +509,8 @@ class Resource(TimestampMixin, Base):
     # link or file
     kind: Mapped[str] = mapped_column(String(8))
     url: Mapped[str | None] = mapped_column(String(2048))
+    # The other links of a link resource, in the order of the message that brought them.
+    extra_urls: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     # A file is kept as the message that carried it, and copied to whoever asks.
     source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)

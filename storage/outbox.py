@@ -157,6 +157,9 @@ async def create_broadcast(
 ) -> Broadcast:
     """Record a broadcast and queue one row per recipient, due at `send_at`."""
     broadcast = Broadcast(
+        # The bot's clock, which the sandbox can move, rather than the machine's.
+        created_at=now,
+        updated_at=now,
         community_id=community_id,
         kind=kind,
         title=title[:200],

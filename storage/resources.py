@@ -76,26 +76,38 @@ async def save_recording(
     *,
     kind: str,
     url: str | None,
+    extra_urls: Sequence[str] = (),
     source_chat_id: int | None,
     source_message_id: int | None,
     file_name: str | None,
     added_by: int | None,
+    now: dt.datetime,
 ) -> Resource:
-    """Add the webinar's recording to the resource list, or replace the one added before."""
+    """Add the webinar's recording to the resource list, or replace the one added before.
+
+    `now` is the bot's clock. A new entry is dated with it, and a replaced one keeps
+    the date it was first added on.
+    """
     if kind not in KINDS:
         raise ValueError(f"a resource kind is one of {KINDS}, not {kind!r}")
+    if extra_urls and url is None:
+        raise ValueError("extra_urls need a first link in url")
     resource = await session.scalar(
         select(Resource).where(
             Resource.community_id == webinar.community_id, Resource.webinar_id == webinar.id
         )
     )
     if resource is None:
-        resource = Resource(community_id=webinar.community_id, webinar_id=webinar.id)
+        resource = Resource(
+            community_id=webinar.community_id, webinar_id=webinar.id, created_at=now
+        )
         session.add(resource)
+    resource.updated_at = now
     resource.title = webinar.title
     resource.description = webinar.description
     resource.kind = kind
     resource.url = url
+    resource.extra_urls = list(extra_urls)
     resource.source_chat_id = source_chat_id
     resource.source_message_id = source_message_id
     resource.file_name = file_name

@@ -5,6 +5,9 @@ and one 1 hour before its start. `reminded_day_at` and `reminded_hour_at` record
 each reminder was handled: queued, skipped as too late, or not needed because the
 webinar was announced less than that long before its start. A set column is never
 handled again, and the reminder rows carry dedup keys, so a rerun sends nothing twice.
+
+Every time stored here comes from the `now` that the caller passes, which is the bot's
+clock, so the sandbox's moved clock dates rows as production's system clock does.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ async def add_webinar(
         description=description or None,
         audience=audience,
         created_by=created_by,
+        created_at=now,
+        updated_at=now,
     )
     not_needed = reminders_not_needed(starts_at, now)
     if "day" in not_needed:
@@ -295,7 +300,7 @@ async def claim_reminder(
     result = await session.execute(
         update(Webinar)
         .where(Webinar.id == webinar_id, column.is_(None))
-        .values({column.key: now})
+        .values({column.key: now, Webinar.updated_at.key: now})
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -52,7 +52,7 @@ ALERT_TEMPLATES = [
     ("common/facilitators_only", {}),
     ("forms/ended", {"command": "/checkin"}),
     ("progress/private_only", {"command": "/progress"}),
-    ("forms/expired_alert", {}),
+    ("forms/expired_alert", {"command": "/broadcast"}),
     ("forms/not_yours", {"command": "/give"}),
     ("forms/pick_one", {}),
     ("forms/stale", {}),
@@ -74,6 +74,24 @@ ALERT_TEMPLATES = [
     ("registration/decision_unknown", {}),
     ("registration/errors/form_closed", {}),
     ("registration/decision_already", {"person": {"name": "N" * 40, "status": "deleted"}}),
+    ("resources/gone", {}),
+    ("resources/sent_private", {}),
+    ("resources/start_private", {"bot_username": "b" * 32}),
+    ("resources/unavailable", {}),
+    ("webinars/rsvp_closed", {"title": "T" * 200}),
+    (
+        "webinars/rsvp_saved",
+        {
+            "answer": "yes",
+            "previous": None,
+            "title": "T" * 200,
+            "when": "बृहस्पतिवार 30 सित॰ 2026, 16:00 IST",
+            "attending": 99999,
+            "reachable": False,
+            "bot_username": "b" * 32,
+        },
+    ),
+    ("webinars/rsvp_unknown", {}),
 ]
 ALERT_MAX = 200
 COMMAND_DESCRIPTION_MIN = 3

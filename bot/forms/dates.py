@@ -485,11 +485,11 @@ def _read_clock(words: list[str], answer: str) -> _Clock | None:
     hour_of_day = _hour_of_day(hour, meridiem, day_part)
     if hour_of_day is None or minute > 59:
         raise FieldError("time_invalid", typed=typed(answer))
-    if meridiem is None and day_part is None and hour_text.isdigit() and len(hour_text) == 1:
-        # People write "5 बजे" or "5:30" for a meeting in the afternoon; nobody meets at
-        # 1 to 6 in the morning. "05:30", with its zero, stays morning.
-        if 1 <= hour_of_day <= AFTERNOON_GUESS_MAX_HOUR:
-            hour_of_day += 12
+    # People write "5 बजे" or "5:30" for a meeting in the afternoon, because nobody meets
+    # at 1 to 6 in the morning. "05:30", with its zero, stays morning.
+    unmarked_single_digit = meridiem is None and day_part is None and len(hour_text) == 1
+    if unmarked_single_digit and 1 <= hour_of_day <= AFTERNOON_GUESS_MAX_HOUR:
+        hour_of_day += 12
     return _Clock(dt.time(hour_of_day, minute), bare_dotted)
 
 
@@ -532,14 +532,17 @@ class DateTimeField(Field[dt.datetime]):
     `earliest` is an aware datetime, and an earlier answer raises "datetime_past". It
     is also the moment that "today", weekday names and a time alone count from, so a
     flow passes the current time (`FormContext.now`) when it builds the field. Without
-    `earliest` they count from the `today` that `parse` gets. `latest_days` is how many days
-    after that today the date may be at most, and None leaves it open. The value is
+    `earliest` they count from the `today` that `parse` gets. With `earliest_is_now`,
+    the "datetime_past" message calls an earlier answer past instead of too early, so a
+    flow that passes another moment as `earliest` sets it False. `latest_days` is how
+    many days after that today the date may be at most, and None leaves it open. The value is
     an aware datetime in `timezone`. A wall time that the zone skips, inside a daylight
     saving gap, moves forward by the length of the gap, as calendar programs do.
     """
 
     timezone: str
     earliest: dt.datetime | None = None
+    earliest_is_now: bool = True
     latest_days: int | None = 366
 
     def __post_init__(self) -> None:
@@ -655,6 +658,7 @@ class DateTimeField(Field[dt.datetime]):
                 "datetime_past",
                 typed=typed(text),
                 earliest=self.display(earliest, locale),
+                earliest_is_now=self.earliest_is_now,
                 time_only=time_only,
                 time=f"{time:%H:%M}",
                 example=f"{next_day:%d/%m/%Y} {time:%H:%M}",

@@ -27,8 +27,9 @@ def parse_link(text: str) -> str:
     Raise FieldError("link_invalid") with a `reason`. It is "space" for spaces or
     control characters inside, "too_long" for more than MAX_LINK_LENGTH characters, and
     "scheme" for a scheme other than http and https, such as javascript: or tg:. It is
-    "host" when the link names no public host with a dot, as with localhost, 127.0.0.1
-    or a user name before @.
+    "login" for a user name or password before @, as in https://user:pass@example.org,
+    which can disguise the real host. It is "host" when the link names no public host
+    with a dot, as with localhost or 127.0.0.1.
     """
     answer = require_text(text)
     if any(char.isspace() or unicodedata.category(char) == "Cc" for char in answer):
@@ -38,6 +39,8 @@ def parse_link(text: str) -> str:
             "link_invalid", typed=typed(answer), reason="too_long", maximum=MAX_LINK_LENGTH
         )
     url = _with_scheme(answer)
+    if _has_login(url):
+        raise FieldError("link_invalid", typed=typed(answer), reason="login")
     if not _has_public_host(url):
         raise FieldError("link_invalid", typed=typed(answer), reason="host")
     return url
@@ -61,15 +64,24 @@ def _with_scheme(answer: str) -> str:
     return "https:" + answer if answer.startswith("//") else "https://" + answer
 
 
+def _has_login(url: str) -> bool:
+    """Tell whether the URL has a user name or password before @ in its host part."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    return "@" in parts.netloc
+
+
 def _has_public_host(url: str) -> bool:
-    """Tell whether the URL names a host that others can reach, without a user name."""
+    """Tell whether the URL names a host that others can reach."""
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
     except ValueError:
         return False
     host = parts.hostname
-    if not host or parts.username is not None:
+    if not host:
         return False
     try:
         address = ipaddress.ip_address(host)

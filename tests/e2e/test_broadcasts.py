@@ -857,6 +857,7 @@ async def test_double_cancel_is_stale(harness: SandboxHarness) -> None:
 
     cancelled = label("broadcasts", "status_cancelled")
     assert alert_of(harness, second) == alert("broadcasts/changed", status=cancelled)
+    assert (alert_of(harness, second) or "").startswith("This broadcast is now cancelled, so")
     assert (await load_broadcasts(harness))[0].status == "cancelled"
     assert harness.errors == []
 

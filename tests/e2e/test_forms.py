@@ -624,7 +624,7 @@ async def test_button_after_expiry_alerts(harness: SandboxHarness) -> None:
     )
     await harness.server.wait_idle()
 
-    assert alert_of(harness, update) == render("forms/expired_alert")
+    assert alert_of(harness, update) == render("forms/expired_alert", command="/ask")
     response = harness.server.last_bot_message(chat)
     assert response.html == render("forms/expired", title=render("asks/ask/title"), command="/ask")
     assert question.buttons == []
@@ -644,7 +644,7 @@ async def test_tick_after_expiry_alerts(harness: SandboxHarness) -> None:
     )
     await harness.server.wait_idle()
 
-    assert alert_of(harness, update) == render("forms/expired_alert")
+    assert alert_of(harness, update) == render("forms/expired_alert", command="/ask")
     assert await form_state_of(harness, asha, chat) is None
     assert harness.errors == []
 

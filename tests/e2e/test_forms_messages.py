@@ -214,7 +214,7 @@ async def test_message_time_link_form(webinar: SandboxHarness) -> None:
     assert question("q_starts") in (last(harness, asha).html or "")
 
     past = await say(harness, asha, "10:30")
-    assert "is before Fri 4 Dec 2026, 14:05" in past.text
+    assert "is in the past (it is now Fri 4 Dec 2026, 14:05)" in past.text
     assert "tomorrow 10:30" in past.text
 
     await say(harness, asha, "tomorrow 10:30")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage, SandboxChat, SandboxUser
+from bot.sandbox.text import utf16_len
 from handlers.resources import ResourceFile
 from handlers.webinars import RsvpButton, start_text
 from storage import people
@@ -102,7 +103,7 @@ def announcements(harness: SandboxHarness, chat: SandboxChat) -> list[BotMessage
 
 def reminders(harness: SandboxHarness, user: SandboxUser) -> list[BotMessage]:
     """The reminders in a user's private chat, in English or Hindi."""
-    starts = ("⏰ Reminder", "⏰ याद दिलाना")
+    starts = ("⏰ Reminder", "⏰ रिमाइंडर")
     return [
         message
         for message in harness.server.bot_messages(harness.server.private_chat(user))
@@ -113,8 +114,9 @@ def reminders(harness: SandboxHarness, user: SandboxUser) -> list[BotMessage]:
 async def rsvp(
     harness: SandboxHarness, user: SandboxUser, message: BotMessage, answer: str
 ) -> dict[str, Any] | None:
-    """Press an RSVP button of an announcement; return the bot's callback answer."""
-    locale = "hi" if label("webinars", "yes", "hi") in message.button_texts() else "en"
+    """Press an RSVP button of an announcement or reminder; return the bot's callback answer."""
+    hindi = {label("webinars", "yes", "hi"), label("webinars", "no", "hi")}
+    locale = "hi" if hindi & set(message.button_texts()) else "en"
     return await press(
         harness, user, message, button_data(message, label("webinars", answer, locale))
     )
@@ -179,7 +181,7 @@ async def test_webinar_invalid_inputs_rejected(harness: SandboxHarness) -> None:
     await say(harness, facilitator, TITLE)
 
     past = await say(harness, facilitator, "30/11/2026 10:00")
-    assert "earliest time allowed" in (past.text or "")
+    assert "is in the past (it is now Tue 1 Dec 2026, 11:30)" in (past.text or "")
     assert "30/11/2026 10:00" in (past.text or "")
     await say(harness, facilitator, "12:00")
 
@@ -189,6 +191,8 @@ async def test_webinar_invalid_inputs_rejected(harness: SandboxHarness) -> None:
     )
     local = await say(harness, facilitator, "http://localhost/x")
     assert "does not name a website" in (local.text or "")
+    login = await say(harness, facilitator, "https://user:pass@meet.example.org/room")
+    assert "has a user name or password before “@”" in (login.text or "")
     await say(harness, facilitator, LINK)
     await say(harness, facilitator, "/skip")
     await tap(harness, facilitator, label("audience", "cop_groups"))
@@ -369,7 +373,7 @@ async def test_reminders_reach_attendees_once(harness: SandboxHarness) -> None:
     assert "in about 24 hours" in day_asha.text
     assert day_asha.button_texts() == [label("webinars", "no")]
     [day_meena] = reminders(harness, meena)
-    assert (day_meena.text or "").startswith(f"⏰ याद दिलाना: {TITLE}")
+    assert (day_meena.text or "").startswith(f"⏰ रिमाइंडर: {TITLE}")
     assert reminders(harness, ravi) == []
 
     await harness.settle()
@@ -412,6 +416,45 @@ async def test_declined_after_day_reminder_gets_no_hour_one(harness: SandboxHarn
 
     assert answer is not None and "Attending: 0." in answer["text"]
     assert len(reminders(harness, asha)) == 1
+
+
+async def test_reminder_button_offers_other_answer(harness: SandboxHarness) -> None:
+    group, asha, meena = await setting(harness)
+    await announce(harness)
+    await confirm(harness)
+    [in_group] = announcements(harness, group)
+    [to_meena] = announcements(harness, harness.server.private_chat(meena))
+    await rsvp(harness, asha, in_group, "yes")
+    await rsvp(harness, meena, to_meena, "yes")
+    await move_to(harness, WEBINAR_AT - dt.timedelta(hours=23))
+    [day] = reminders(harness, asha)
+    [day_meena] = reminders(harness, meena)
+
+    declined = await rsvp(harness, asha, day, "no")
+    assert declined is not None and "Attending: 1." in declined["text"]
+    assert day.button_texts() == [label("webinars", "yes")]
+    await rsvp(harness, meena, day_meena, "no")
+    assert day_meena.button_texts() == [label("webinars", "yes", "hi")]
+
+    attending = await rsvp(harness, asha, day, "yes")
+    assert attending is not None and "Attending: 1." in attending["text"]
+    assert day.button_texts() == [label("webinars", "no")]
+    assert sorted((row.telegram_user_id, row.answer) for row in await rsvps(harness)) == sorted(
+        [(asha.id, "yes"), (meena.id, "no")]
+    )
+
+    # Data that is not the reminder's own button stores nothing new and keeps the button.
+    [webinar] = await webinars(harness)
+    forged = await press(harness, asha, day, RsvpButton(webinar_id=webinar.id, answer="yes").pack())
+    assert forged is not None and forged["text"].startswith("You already said you'll attend")
+    unknown = await press(harness, asha, day, RsvpButton(webinar_id=9999, answer="no").pack())
+    assert unknown is not None and unknown["text"] == alert("webinars/rsvp_unknown")
+    assert day.button_texts() == [label("webinars", "no")]
+
+    await move_to(harness, WEBINAR_AT - dt.timedelta(minutes=59))
+    assert len(reminders(harness, asha)) == 2
+    assert len(reminders(harness, meena)) == 1
+    assert harness.errors == []
 
 
 async def test_short_notice_gets_only_hour_reminder(harness: SandboxHarness) -> None:
@@ -502,11 +545,11 @@ async def test_recording_link_reaches_audience(harness: SandboxHarness) -> None:
     report = await record(harness, send_link)
 
     [webinar] = await webinars(harness)
-    expected = render("webinars/recording/link_message", webinar=webinar, link=recording_link)
+    expected = render("webinars/recording/link_message", webinar=webinar, links=[recording_link])
     assert harness.server.last_bot_message(group).html == expected
     assert harness.server.last_bot_message(harness.server.private_chat(asha)).html == expected
     assert harness.server.last_bot_message(harness.server.private_chat(meena)).html == render(
-        "webinars/recording/link_message", "hi", webinar=webinar, link=recording_link
+        "webinars/recording/link_message", "hi", webinar=webinar, links=[recording_link]
     )
     assert "Delivered: 3 of 3" in (report.text or "")
     assert webinar.recording_broadcast_id is not None
@@ -529,6 +572,44 @@ async def test_recording_link_reaches_audience(harness: SandboxHarness) -> None:
     assert missing.html == render("resources/none", query="turmeric", total=1)
     latest = await say(harness, meena, "/resources")
     assert recording_link in (latest.html or "")
+    assert harness.errors == []
+
+
+async def test_recording_sends_every_link(harness: SandboxHarness) -> None:
+    group, asha, meena = await past_webinar(harness)
+    # Twenty days after the webinar: the entry is dated by the bot's clock.
+    harness.clock.set(WEBINAR_AT + dt.timedelta(days=20))
+    facilitator_chat = harness.server.private_chat(harness.facilitator)
+    video, notes = "youtu.be/xyz123", "https://docs.example.org/notes"
+    text = f"See it at {video} and notes at {notes}"
+    # Telegram marks both links with url entities, also the one without https://.
+    entities = [
+        {"type": "url", "offset": utf16_len(text[: text.index(url)]), "length": utf16_len(url)}
+        for url in (video, notes)
+    ]
+
+    async def send_links() -> None:
+        harness.server._user_message(
+            harness.facilitator, facilitator_chat, {"text": text, "entities": entities}
+        )
+
+    report = await record(harness, send_links)
+
+    [webinar] = await webinars(harness)
+    links = ["https://youtu.be/xyz123", notes]
+    expected = render("webinars/recording/link_message", webinar=webinar, links=links)
+    assert harness.server.last_bot_message(group).html == expected
+    assert harness.server.last_bot_message(harness.server.private_chat(meena)).html == render(
+        "webinars/recording/link_message", "hi", webinar=webinar, links=links
+    )
+    assert "Delivered: 3 of 3" in (report.text or "")
+    [resource] = await resources(harness)
+    assert (resource.url, resource.extra_urls) == (links[0], [notes])
+
+    listed = await say(harness, asha, "/resources onion")
+    assert f'<a href="{links[0]}">' in (listed.html or "")
+    assert f'<a href="{notes}">' in (listed.html or "")
+    assert "23 Dec 2026" in (listed.text or "")
     assert harness.errors == []
 
 

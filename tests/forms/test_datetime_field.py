@@ -121,6 +121,15 @@ def test_time_alone_already_past():
     assert problem.params["time_only"] is True
     assert problem.params["time"] == "10:30"
     assert problem.params["earliest"] == "Fri 4 Dec 2026, 14:05"
+    assert problem.params["earliest_is_now"] is True
+
+
+def test_past_with_later_earliest_not_now():
+    field = DateTimeField(timezone="Asia/Kolkata", earliest=at(4, 18), earliest_is_now=False)
+    problem = error(field, "16:00")
+    assert problem.code == "datetime_past"
+    assert problem.params["earliest_is_now"] is False
+    assert problem.params["earliest"] == "Fri 4 Dec 2026, 18:00"
 
 
 def test_past_message_names_earliest_in_hindi():

@@ -53,6 +53,10 @@ TODAY = dt.date(2026, 12, 4)
 # 14:05 on that Friday in India, the earliest time a DateTimeField below accepts.
 NOW = dt.datetime(2026, 12, 4, 14, 5, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata"))
 MEETING = DateTimeField(timezone="Asia/Kolkata", earliest=NOW)
+# A follow-up meeting that may start no earlier than 18:00, four hours after NOW.
+FOLLOW_UP = DateTimeField(
+    timezone="Asia/Kolkata", earliest=NOW.replace(hour=18, minute=0), earliest_is_now=False
+)
 
 ROLES = (
     Option(key="producer", labels={"en": "Producer", "hi": "उत्पादक"}),
@@ -226,6 +230,7 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("words around link", "link_invalid", parse_with(LinkField(), "join zoom.us/j/123")),
     ("javascript link", "link_invalid", parse_with(LinkField(), "javascript:alert(1)")),
     ("localhost link", "link_invalid", parse_with(LinkField(), "localhost:8080/room")),
+    ("link with login", "link_invalid", parse_with(LinkField(), "https://user:pass@example.org")),
     (
         "long link",
         "link_invalid",
@@ -237,6 +242,7 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("hour 25", "time_invalid", parse_with(MEETING, "15 Dec 25:00")),
     ("time passed today", "datetime_past", parse_with(MEETING, "10:30")),
     ("date in the past", "datetime_past", parse_with(MEETING, "1/1/2026 10:00")),
+    ("before a later earliest", "datetime_past", parse_with(FOLLOW_UP, "16:00")),
     ("two years ahead", "datetime_too_far", parse_with(MEETING, "15/12/2028 10:00")),
     ("wrong weekday", "date_weekday_mismatch", parse_with(MEETING, "Mon 15 Dec 2026 10:30")),
     ("month word", "month_invalid", parse_with(MonthField(), "soon")),
@@ -346,7 +352,11 @@ def test_state_suggestion_shown(texts: Texts, locale: str):
             "25.3 MB",
         ),
         (parse_with(Number(unit="tonnes"), "12 kg"), "<code>12 tonnes</code>"),
-        (parse_with(MEETING, "10:30"), "before Fri 4 Dec 2026, 14:05"),
+        (parse_with(MEETING, "10:30"), "is in the past (it is now Fri 4 Dec 2026, 14:05)"),
+        (
+            parse_with(FOLLOW_UP, "16:00"),
+            "is before Fri 4 Dec 2026, 18:00, the earliest time allowed",
+        ),
         (parse_with(MEETING, "10:30"), "<code>tomorrow 10:30</code>"),
         (parse_with(MEETING, "1/1/2026 10:00"), "<code>05/12/2026 10:00</code>"),
         (parse_with(MEETING, "15.12"), "<code>15:12</code>"),
@@ -355,6 +365,10 @@ def test_state_suggestion_shown(texts: Texts, locale: str):
         (
             send_message(MessageAnswer(kinds=("text", "photo")), message("video")),
             "needs a text message or a photo, not a video",
+        ),
+        (
+            parse_with(LinkField(), "https://user:pass@example.org"),
+            "has a user name or password before “@”",
         ),
     ],
     ids=[
@@ -365,12 +379,14 @@ def test_state_suggestion_shown(texts: Texts, locale: str):
         "file size",
         "unit example",
         "time passed",
+        "before later earliest",
         "tomorrow example",
         "later example",
         "colon hint",
         "latest date",
         "weekday names",
         "message kinds",
+        "link login",
     ],
 )
 def test_english_wording(texts: Texts, trigger: Any, expected: str):

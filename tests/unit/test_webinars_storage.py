@@ -1,4 +1,8 @@
-"""Webinar rows, RSVPs and the reminder ticker on SQLite and (when reachable) PostgreSQL."""
+"""Webinars, RSVPs, recordings and the reminder ticker on SQLite and (when reachable) PostgreSQL.
+
+NOW is a fixed moment, so a row dated by the system clock instead of `now` fails the
+date checks.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.texts import Texts
 from handlers.webinars import reminder_ticker
-from storage import webinars
+from storage import resources, webinars
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Base, Community, OutboxMessage, Person, Webinar
+from storage.models import Base, Community, OutboxMessage, Person, Resource, Webinar, WebinarRsvp
 
 NOW = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
 STARTS = NOW + dt.timedelta(days=2)
@@ -144,6 +148,97 @@ async def test_add_webinar_stores_utc(session: AsyncSession) -> None:
     assert webinars.as_utc(stored) == STARTS
 
 
+async def test_add_webinar_dated_by_clock(session: AsyncSession) -> None:
+    cop = await community(session)
+    added = await webinar(session, cop.id)
+    await webinars.set_rsvp(
+        session, added, telegram_user_id=10, person_id=None, answer="yes", now=NOW
+    )
+    await session.commit()
+
+    stored = await session.get(Webinar, added.id, populate_existing=True)
+    rsvp = await session.scalar(select(WebinarRsvp).where(WebinarRsvp.webinar_id == added.id))
+
+    assert stored is not None and rsvp is not None
+    assert webinars.as_utc(stored.created_at) == NOW
+    assert webinars.as_utc(stored.updated_at) == NOW
+    assert webinars.as_utc(rsvp.answered_at) == NOW
+
+
+async def test_claim_reminder_dates_update(session: AsyncSession) -> None:
+    cop = await community(session)
+    added = await webinar(session, cop.id)
+    await session.commit()
+    claimed_at = STARTS - dt.timedelta(hours=23)
+
+    await webinars.claim_reminder(session, added.id, "day", claimed_at)
+    await session.commit()
+
+    stored = await session.get(Webinar, added.id, populate_existing=True)
+    assert stored is not None and stored.reminded_day_at is not None
+    assert webinars.as_utc(stored.reminded_day_at) == claimed_at
+    assert webinars.as_utc(stored.updated_at) == claimed_at
+
+
+async def save_link_recording(
+    session: AsyncSession, added: Webinar, urls: list[str], now: dt.datetime
+) -> Resource:
+    return await resources.save_recording(
+        session,
+        added,
+        kind="link",
+        url=urls[0],
+        extra_urls=urls[1:],
+        source_chat_id=None,
+        source_message_id=None,
+        file_name=None,
+        added_by=1,
+        now=now,
+    )
+
+
+async def test_recording_dated_by_clock(session: AsyncSession) -> None:
+    cop = await community(session)
+    added = await webinar(session, cop.id)
+    first_at = STARTS + dt.timedelta(hours=2)
+    replaced_at = STARTS + dt.timedelta(days=2)
+
+    first = await save_link_recording(session, added, ["https://youtu.be/a"], first_at)
+    await session.commit()
+    again = await save_link_recording(
+        session, added, ["https://youtu.be/b", "https://docs.example.org/notes"], replaced_at
+    )
+    await session.commit()
+
+    stored = await session.get(Resource, first.id, populate_existing=True)
+    assert stored is not None and again.id == first.id
+    assert webinars.as_utc(stored.created_at) == first_at
+    assert webinars.as_utc(stored.updated_at) == replaced_at
+    assert (stored.url, stored.extra_urls) == (
+        "https://youtu.be/b",
+        ["https://docs.example.org/notes"],
+    )
+
+
+async def test_recording_extra_urls_need_url(session: AsyncSession) -> None:
+    cop = await community(session)
+    added = await webinar(session, cop.id)
+
+    with pytest.raises(ValueError, match="extra_urls"):
+        await resources.save_recording(
+            session,
+            added,
+            kind="file",
+            url=None,
+            extra_urls=["https://docs.example.org/notes"],
+            source_chat_id=1,
+            source_message_id=2,
+            file_name="talk.mp3",
+            added_by=1,
+            now=NOW,
+        )
+
+
 async def test_short_notice_marks_reminders_handled(session: AsyncSession) -> None:
     cop = await community(session)
 
@@ -242,6 +337,6 @@ async def test_ticker_queues_each_reminder_once(session: AsyncSession) -> None:
         (10, f"webinar:{added.id}:day:10"),
         (10, f"webinar:{added.id}:hour:10"),
     ]
-    assert "याद दिलाना" in rows[0].payload["text"]
+    assert "रिमाइंडर" in rows[0].payload["text"]
     queued = await webinars.reminders_queued(session, [added.id])
     assert queued == {f"{added.id}:day": 1, f"{added.id}:hour": 1}
