@@ -752,6 +752,18 @@ async def _multi_choice(run: Run, form_state: FormState, pressed: FormButton) ->
             log.debug("ticks not shown on message: %s", error.message)
 
 
+def _answered_ticks(run: Run, form_state: FormState, prompt: Any) -> list[str]:
+    """Tick the options of a multiple choice answered before, when it is asked again to edit."""
+    if not isinstance(prompt, form_engine.Ask):
+        return []
+    kind = field_kind(run, prompt.field)
+    answered = form_state.answers.get(prompt.field)
+    if not isinstance(kind, MultiChoice) or not isinstance(answered, list):
+        return []
+    keys = {option.key for option in kind.options}
+    return [key for key in answered if isinstance(key, str) and key in keys]
+
+
 def _picked(run: Run, kind: Any = None) -> list[str]:
     """Return the ticked option keys, without any that `kind` (a MultiChoice) lacks."""
     stored = run.data.get("picked")
@@ -910,7 +922,7 @@ async def _render_step(
         and before.current == prompt.field
         and before.version == step.state.version
     )
-    picked = _picked(run) if same_question else []
+    picked = _picked(run) if same_question else _answered_ticks(run, step.state, prompt)
     snapshot = dict(run.data)
     await _write(run, step.state, picked=picked)
     try:

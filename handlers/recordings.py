@@ -140,10 +140,13 @@ async def save_recording(context: FormContext, confirmed: Confirmed) -> None:
         caption = texts("webinars/recording/caption", webinar=webinar)
         return outbox.copy_payload(ref.chat_id, ref.message_id, caption=str(caption))
 
-    broadcast = await queue_for_audience(
-        context, audience, spec, kind="recording", title=webinar.title, payload_for=recording
-    )
-    webinar.recording_broadcast_id = broadcast.id
+    # With nobody reachable there is nothing to send or report; the resource is still kept.
+    broadcast = None
+    if audience.recipients:
+        broadcast = await queue_for_audience(
+            context, audience, spec, kind="recording", title=webinar.title, payload_for=recording
+        )
+        webinar.recording_broadcast_id = broadcast.id
     # Set here, because the column's onupdate default would read the system clock.
     webinar.updated_at = context.now
     resource = await resources.save_recording(
@@ -163,14 +166,14 @@ async def save_recording(context: FormContext, confirmed: Confirmed) -> None:
         webinar.id,
         ref.kind,
         context.person.telegram_id,
-        broadcast.recipients,
+        broadcast.recipients if broadcast else 0,
         resource.id,
     )
     text = context.t(
         "webinars/recording/saved",
         webinar=webinar,
         when=start_text(webinar.starts_at, context.community.timezone, context.locale),
-        recipients=broadcast.recipients,
+        recipients=broadcast.recipients if broadcast else 0,
     )
     context.after_commit(wake_senders)
     context.after_commit(lambda: context.bot.send_message(context.chat_id, text))

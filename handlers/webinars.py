@@ -237,6 +237,7 @@ async def save_webinar(context: FormContext, confirmed: Confirmed) -> None:
             "webinars/announcement",
             webinar=webinar,
             when=start_text(webinar.starts_at, timezone, texts.locale),
+            upcoming=store.upcoming_reminders(webinar),
         )
         return outbox.text_payload(text, reply_markup=rsvp_markup(texts, webinar.id, store.ANSWERS))
 
@@ -336,10 +337,17 @@ async def render_list(
     items = []
     for webinar in webinars:
         reminders: dict[str, str | int] = {}
+        # Reminders a late announcement made unnecessary are marked handled at creation.
+        not_needed = store.reminders_not_needed(
+            store.as_utc(webinar.starts_at), store.as_utc(webinar.created_at)
+        )
         for kind, handled in (("day", webinar.reminded_day_at), ("hour", webinar.reminded_hour_at)):
-            reminders[kind] = (
-                "pending" if handled is None else queued.get(f"{webinar.id}:{kind}", 0)
-            )
+            if handled is None:
+                reminders[kind] = "pending"
+            elif kind in not_needed:
+                reminders[kind] = "not_needed"
+            else:
+                reminders[kind] = queued.get(f"{webinar.id}:{kind}", 0)
         items.append(
             ListedWebinar(
                 title=webinar.title,
@@ -431,6 +439,7 @@ async def rsvp_pressed(
         when=start_text(webinar.starts_at, timezone, t.locale),
         attending=counts.attending,
         reachable=reachable,
+        upcoming=store.upcoming_reminders(webinar),
         bot_username=me.username or "",
     )
     await callback.answer(alert, show_alert=True)

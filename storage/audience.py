@@ -122,7 +122,7 @@ async def _bsos_in_themes(
 
 
 async def resolve(session: AsyncSession, community_id: int, spec: AudienceSpec) -> Audience:
-    """Turn an audience into distinct chats, in a stable order: groups, topics, then PoCs."""
+    """Turn an audience into distinct chats, in a stable order: topics, groups, then PoCs."""
     audience = Audience()
     seen: set[tuple[int, int]] = set()
 
@@ -134,6 +134,22 @@ async def resolve(session: AsyncSession, community_id: int, spec: AudienceSpec) 
         audience.recipients.append(recipient)
         return True
 
+    # Topics first: a group chosen both as a whole and by one of its topics gets one copy,
+    # in the topic the facilitator picked rather than in its General topic.
+    topic_chats: set[int] = set()
+    for chat_id, thread_id in spec.topics:
+        topic_group = await session.scalar(
+            select(GroupChat).where(
+                GroupChat.community_id == community_id,
+                GroupChat.telegram_chat_id == chat_id,
+                GroupChat.active.is_(True),
+            )
+        )
+        if topic_group is None:
+            continue
+        topic_chats.add(chat_id)
+        if add(Recipient(chat_id, thread_id=thread_id, is_group=True)):
+            audience.topics += 1
     kinds = [
         kind
         for kind, wanted in (("cop", spec.cop_groups), ("task_force", spec.task_force_groups))
@@ -150,22 +166,10 @@ async def resolve(session: AsyncSession, community_id: int, spec: AudienceSpec) 
             .order_by(GroupChat.id)
         )
         for group in groups:
+            if group.telegram_chat_id in topic_chats:
+                continue
             if add(Recipient(group.telegram_chat_id, is_group=True)):
                 audience.groups += 1
-    for chat_id, thread_id in spec.topics:
-        topic_group = await session.scalar(
-            select(GroupChat).where(
-                GroupChat.community_id == community_id,
-                GroupChat.telegram_chat_id == chat_id,
-                GroupChat.active.is_(True),
-            )
-        )
-        if topic_group is None or (chat_id, 0) in seen:
-            # The whole group is in the audience already: a copy in the topic would be a
-            # second copy in the same chat.
-            continue
-        if add(Recipient(chat_id, thread_id=thread_id, is_group=True)):
-            audience.topics += 1
     if spec.wants_pocs:
         theme_bsos = (
             await _bsos_in_themes(session, community_id, spec.theme_ids)

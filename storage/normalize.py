@@ -56,12 +56,20 @@ def count_letters(word: str) -> int:
     return sum(1 for char in word if unicodedata.category(char).startswith("L"))
 
 
-def devanagari_key(text: str) -> str:
-    """Return `text` without nukta and with candrabindu as anusvara, for spelling-blind keys.
+# A nasal consonant with virama before another consonant, which Hindi also writes as an
+# anusvara: "भण्डारण" and "भंडारण", "हिन्दी" and "हिंदी".
+_NASAL_CLUSTER = re.compile("[\u0919\u091e\u0923\u0928\u092e]\u094d(?=[\u0915-\u0939])")
 
-    "प्याज़" and "प्याज", "गेहूँ" and "गेहूं" share a key. Other scripts pass unchanged.
+
+def devanagari_key(text: str) -> str:
+    """Return `text` without nukta, with candrabindu and nasal clusters as anusvara, for
+    spelling-blind keys.
+
+    "प्याज़" and "प्याज", "गेहूँ" and "गेहूं", "भण्डारण" and "भंडारण" share a key. Other
+    scripts pass unchanged.
     """
-    return text.replace(_NUKTA, "").replace(_CANDRABINDU, _ANUSVARA)
+    text = text.replace(_NUKTA, "").replace(_CANDRABINDU, _ANUSVARA)
+    return _NASAL_CLUSTER.sub(_ANUSVARA, text)
 
 
 def shorten(text: str, limit: int = 40) -> str:

@@ -61,6 +61,12 @@ def reminder_steps(
     return tuple(steps)
 
 
+def upcoming_reminders(webinar: Webinar) -> tuple[ReminderKind, ...]:
+    """Return the reminders of a webinar not yet sent, skipped or found not needed."""
+    handled = {"day": webinar.reminded_day_at, "hour": webinar.reminded_hour_at}
+    return tuple(kind for kind in REMINDER_LEAD if handled[kind] is None)
+
+
 def reminders_not_needed(starts_at: dt.datetime, now: dt.datetime) -> tuple[ReminderKind, ...]:
     """Return the reminders that a webinar announced at `now` does not need.
 

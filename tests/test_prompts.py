@@ -89,6 +89,7 @@ ALERT_TEMPLATES = [
             "attending": 99999,
             "reachable": False,
             "bot_username": "b" * 32,
+            "upcoming": ("day", "hour"),
         },
     ),
     ("webinars/rsvp_unknown", {}),

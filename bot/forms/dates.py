@@ -398,6 +398,8 @@ _WEEKDAY_LABELS = {
     "hi": ("सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार"),
 }
 
+# A date without a year up to this many days ago is read as past, not as next year's.
+RECENT_PAST_DAYS = 31
 # A single-digit hour from 1 up to this, with no am/pm or day word, is read as pm.
 AFTERNOON_GUESS_MAX_HOUR = 6
 # Words for a part of the day, before or after the hour ("शाम 5 बजे", "5 baje shaam").
@@ -604,7 +606,15 @@ class DateTimeField(Field[dt.datetime]):
         weekday = _WEEKDAY_BY_NAME.get(_name_key(words[0])) if len(words) > 1 else None
         if weekday is not None:
             words = words[1:]
-        value = DateField(future=True).parse(" ".join(words), today=today, locale=locale)
+        date_text = " ".join(words)
+        value = DateField(future=True).parse(date_text, today=today, locale=locale)
+        if (value - today).days > RECENT_PAST_DAYS:
+            # A date typed without its year that passed a few days ago ("6 Dec" on 7 Dec)
+            # is a mistake rather than next year's date, so it is read as the recent past
+            # and rejected as such.
+            recent = DateField(future=False).parse(date_text, today=today, locale=locale)
+            if recent != value and (today - recent).days <= RECENT_PAST_DAYS:
+                value = recent
         if weekday is not None and value.weekday() != weekday:
             raise FieldError(
                 "date_weekday_mismatch", typed=typed(text), date=value, weekday=weekday

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.sandbox.demo_members import DEMO_GROUP, load_demo_members
 from bot.sandbox.harness import FACILITATOR, SandboxHarness
 from bot.sandbox.models import SandboxChat, SandboxError, SandboxUser
-from bot.sandbox.script import ScriptPlayer
+from bot.sandbox.script import ScriptError, ScriptPlayer
 
 HELP = """\
 Type a message or a command (/start, /register, /buyers onion) and press Enter.
@@ -103,7 +103,7 @@ class Conversation:
             answered = len(self.server.callback_answers)
             try:
                 await self.handle(line)
-            except (SandboxError, ValueError, OSError) as error:
+            except (SandboxError, ScriptError, ValueError, OSError) as error:
                 print(f"  ({error})")
             self.player.print_callback_answers(self.user.name, since=answered)
             for raised in self.harness.errors:

@@ -353,7 +353,7 @@ async def test_preview_copied_once_per_message(harness: SandboxHarness) -> None:
 async def test_group_and_its_topic_get_one_copy(harness: SandboxHarness) -> None:
     server = harness.server
     forum = server.group("CoP forum", forum=True, added_by=harness.facilitator)
-    server.topic(forum, "Market linkages")
+    market = server.topic(forum, "Market linkages")
     await cop_group(harness, "CoP forum")
     facilitator = harness.facilitator
 
@@ -364,8 +364,10 @@ async def test_group_and_its_topic_get_one_copy(harness: SandboxHarness) -> None
     summary = await send_now(harness)
     await confirm(harness)
 
-    assert "Recipients: 1 (1 group)" in summary.text
-    assert len(copies(harness, forum)) == 1
+    assert "Recipients: 1 (1 topic)" in summary.text
+    received = copies(harness, forum)
+    assert len(received) == 1
+    assert received[0].thread_id == market
     assert harness.errors == []
 
 
@@ -961,3 +963,20 @@ def test_alerts_fit_telegram(locale: str) -> None:
 
     for text in alerts:
         assert len(text) <= 200, text
+
+
+async def test_audience_edit_keeps_ticks(harness: SandboxHarness) -> None:
+    await cop_group(harness, "CoP all")
+    summary = await text_broadcast(harness, "cop_groups")
+    facilitator = harness.facilitator
+
+    question = await tap(harness, facilitator, "✏️ " + label(FORM, "audience"))
+    shown = question.button_texts()
+    again = await tap(harness, facilitator, label("forms", "done"))
+
+    ticked = [text for text in shown if label("audience", "cop_groups") in text]
+    assert ticked, shown
+    assert ticked[0] != label("audience", "cop_groups")
+    assert "Recipients: 1 (1 group)" in summary.text
+    assert "Recipients: 1 (1 group)" in again.text
+    assert harness.errors == []

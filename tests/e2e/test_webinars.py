@@ -146,13 +146,19 @@ async def test_webinar_announced_to_groups_and_pocs(harness: SandboxHarness) -> 
     assert webinar.broadcast_id is not None
     in_group = announcements(harness, group)
     assert len(in_group) == 1
-    assert in_group[0].html == render("webinars/announcement", webinar=webinar, when=when())
+    assert in_group[0].html == render(
+        "webinars/announcement", webinar=webinar, when=when(), upcoming=("day", "hour")
+    )
     assert in_group[0].button_texts() == [label("webinars", "yes"), label("webinars", "no")]
     [to_asha] = announcements(harness, harness.server.private_chat(asha))
     assert to_asha.html == in_group[0].html
     [to_meena] = announcements(harness, harness.server.private_chat(meena))
     assert to_meena.html == render(
-        "webinars/announcement", "hi", webinar=webinar, when=when(locale="hi")
+        "webinars/announcement",
+        "hi",
+        webinar=webinar,
+        when=when(locale="hi"),
+        upcoming=("day", "hour"),
     )
     assert to_meena.button_texts() == [
         label("webinars", "yes", "hi"),
@@ -257,6 +263,7 @@ async def test_rsvps_counted_once_per_person(harness: SandboxHarness) -> None:
         attending=1,
         reachable=True,
         bot_username=harness.server.bot_username,
+        upcoming=("day", "hour"),
     )
     await rsvp(harness, ravi, in_group, "yes")
     hindi = await rsvp(harness, meena, to_meena, "yes")
@@ -467,6 +474,8 @@ async def test_short_notice_gets_only_hour_reminder(harness: SandboxHarness) -> 
     [in_group] = announcements(harness, group)
     await rsvp(harness, asha, in_group, "yes")
 
+    assert "reminds you 1 hour before" in (in_group.text or "")
+    assert "24 hours" not in (in_group.text or "")
     await move_to(harness, soon - dt.timedelta(hours=3))
     assert reminders(harness, asha) == []
     await move_to(harness, soon - dt.timedelta(minutes=45))
@@ -475,6 +484,23 @@ async def test_short_notice_gets_only_hour_reminder(harness: SandboxHarness) -> 
     assert "in 45 minutes" in (hour.text or "")
     [webinar] = await webinars(harness)
     assert webinar.reminded_day_at is not None
+    assert harness.errors == []
+
+
+async def test_last_hour_announcement_promises_no_reminder(harness: SandboxHarness) -> None:
+    group, asha, _ = await setting(harness)
+    # 12:00 in India, 30 minutes after START.
+    await announce(harness, typed_time="12:00")
+    await confirm(harness)
+    [in_group] = announcements(harness, group)
+
+    pressed = await rsvp(harness, asha, in_group, "yes")
+
+    facilitator_chat = harness.server.private_chat(harness.facilitator)
+    texts = [message.text or "" for message in harness.server.bot_messages(facilitator_chat)]
+    assert any("no reminders will be sent" in text for text in texts)
+    assert "reminds you" not in (in_group.text or "")
+    assert pressed is not None and "Reminders" not in pressed["text"]
     assert harness.errors == []
 
 

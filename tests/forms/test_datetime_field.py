@@ -326,3 +326,17 @@ def test_from_json_rejects_bad_data(data):
 def test_display_parses_back(value, locale):
     aware = value.replace(second=0, microsecond=0, tzinfo=KOLKATA)
     assert parse(MEETING, MEETING.display(aware, locale), locale) == aware
+
+
+def test_date_without_year_just_passed_is_past():
+    problem = error(MEETING, "1 Dec 11:00")
+    assert problem.code == "datetime_past"
+
+
+def test_date_without_year_long_past_is_next_year():
+    assert parse(MEETING, "15 Jan 11:00") == dt.datetime(2027, 1, 15, 11, 0, tzinfo=KOLKATA)
+
+
+def test_weekday_alone_stays_next_one():
+    # 4 Dec 2026 is a Friday, so Monday is 7 Dec.
+    assert parse(MEETING, "monday 11:00") == at(7, 11)

@@ -361,3 +361,19 @@ def test_hindi_words_list():
 @pytest.mark.parametrize("word", ["बीमा", "सिंचाई", "बीज", "खाद", "महिला", "किसान", "प्रशिक्षण"])
 def test_hindi_keyword_listed(word):
     assert load_hindi_words().keyword(word)
+
+
+@pytest.mark.parametrize(
+    ("written", "other"),
+    [("भण्डारण", "भंडारण"), ("हिन्दी", "हिंदी"), ("सम्पर्क", "संपर्क"), ("प्याज़", "प्याज")],
+)
+def test_devanagari_key_folds_spelling_variants(written, other):
+    from storage.normalize import devanagari_key
+
+    assert devanagari_key(written) == devanagari_key(other)
+
+
+def test_devanagari_key_keeps_other_scripts():
+    from storage.normalize import devanagari_key
+
+    assert devanagari_key("Hindi onion") == "Hindi onion"

@@ -144,6 +144,7 @@ ALERTS = [
             "attending": 12345,
             "reachable": reachable,
             "bot_username": "b" * 32,
+            "upcoming": ("day", "hour"),
         },
     )
     for answer in ("yes", "no")
