@@ -517,3 +517,38 @@ class Resource(TimestampMixin, Base):
     file_name: Mapped[str | None] = mapped_column(String(255))
     webinar_id: Mapped[int | None] = mapped_column(ForeignKey("webinars.id", ondelete="SET NULL"))
     added_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one community and period.
+
+    The unique key makes a run happen once per period, however many processes try.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "community_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # The period the run covers, such as "2026-12", "2026-W49" or "webinar:12:day".
+    period: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    # running, done, skipped or failed
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    detail: Mapped[str | None] = mapped_column(String(255))
+    # The process that claimed the run, as it named itself.
+    holder: Mapped[str] = mapped_column(String(64))
+
+
+class Lease(Base):
+    """A named lease that lets one process at a time run jobs and the outbox sender."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    # Another process may take the lease once this moment has passed without a renewal.
+    expires_at: Mapped[dt.datetime]
+    renewed_at: Mapped[dt.datetime]
