@@ -429,7 +429,9 @@ class OutboxSender:
             return
         if isinstance(error, TelegramUnauthorizedError):
             # The token was revoked: nothing was sent, and nothing will be until it is fixed.
-            log.error("outbox row %s: the bot token was refused; pausing sends", row.id)
+            log.error(
+                "outbox row %s: Telegram rejected the bot token; pausing sends for 60 s", row.id
+            )
             self.gate.hold_all(60)
             self._retry(row, now, dt.timedelta(seconds=60), count=False)
             return

@@ -84,22 +84,20 @@ async def _topic_options(context: FormContext) -> tuple[Option, ...]:
 
 
 async def audience_fields(context: FormContext) -> tuple[FormField, ...]:
-    """The audience questions: the parts, then BSOs, theme, state or topic as ticked.
+    """Build the audience questions: the parts, then topic, BSOs, theme or state as ticked.
 
     Parts with nothing to choose from (no forum topic known, no PoC with a state) are
-    left out of the first question rather than offered and then refused.
+    left out of the first question rather than offered and then rejected.
     """
-    bsos = await _bso_options(context)
-    themes = await theme_options(context)
-    states = await _state_options(context)
-    topics = await _topic_options(context)
-    available = {
-        "topic": bool(topics),
-        "bsos": bool(bsos),
-        "theme": bool(themes),
-        "state": bool(states),
-    }
-    parts = tuple(part for part in PARTS if available.get(part, True))
+    # Each follow-up question is named after the part it details.
+    follow_ups: tuple[tuple[str, type[Choice] | type[MultiChoice], tuple[Option, ...]], ...] = (
+        ("topic", Choice, await _topic_options(context)),
+        ("bsos", MultiChoice, await _bso_options(context)),
+        ("theme", Choice, await theme_options(context)),
+        ("state", Choice, await _state_options(context)),
+    )
+    empty = {part for part, _kind, options in follow_ups if not options}
+    parts = tuple(part for part in PARTS if part not in empty)
     fields = [
         FormField(
             name="audience",
@@ -107,42 +105,16 @@ async def audience_fields(context: FormContext) -> tuple[FormField, ...]:
             question=f"{PROMPTS}/q_audience",
         )
     ]
-    if topics:
-        fields.append(
-            FormField(
-                name="topic",
-                kind=Choice(options=topics),
-                question=f"{PROMPTS}/q_topic",
-                condition=_ticked("topic"),
+    for part, kind, options in follow_ups:
+        if options:
+            fields.append(
+                FormField(
+                    name=part,
+                    kind=kind(options=options),
+                    question=f"{PROMPTS}/q_{part}",
+                    condition=_ticked(part),
+                )
             )
-        )
-    if bsos:
-        fields.append(
-            FormField(
-                name="bsos",
-                kind=MultiChoice(options=bsos),
-                question=f"{PROMPTS}/q_bsos",
-                condition=_ticked("bsos"),
-            )
-        )
-    if themes:
-        fields.append(
-            FormField(
-                name="theme",
-                kind=Choice(options=themes),
-                question=f"{PROMPTS}/q_theme",
-                condition=_ticked("theme"),
-            )
-        )
-    if states:
-        fields.append(
-            FormField(
-                name="state",
-                kind=Choice(options=states),
-                question=f"{PROMPTS}/q_state",
-                condition=_ticked("state"),
-            )
-        )
     return tuple(fields)
 
 

@@ -46,7 +46,7 @@ from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, s
 from handlers.keyboards import button
 from storage import audience as audience_store
 from storage import outbox as outbox_store
-from storage.actions import as_utc
+from storage.db import as_utc
 from storage.models import Broadcast, Community, Person
 
 log = logging.getLogger(__name__)
@@ -171,18 +171,12 @@ async def summary_note(context: FormContext, answers: Mapping[str, Any]) -> Mark
                 await context.bot.copy_message(
                     chat_id=context.chat_id, from_chat_id=ref.chat_id, message_id=ref.message_id
                 )
-            except TelegramBadRequest as error:
-                preview_failed = True
-                memory.uncopyable.add(source)
-                log.warning(
-                    "broadcast preview of message %s for person %s not copied: %s",
-                    ref.message_id,
-                    context.person.id,
-                    error.message,
-                )
             except TelegramAPIError as error:
-                # A network error or flood limit says nothing about the message itself.
                 preview_failed = True
+                # Only a 400 says the message itself is gone; a network error or a flood
+                # limit says nothing about it.
+                if isinstance(error, TelegramBadRequest):
+                    memory.uncopyable.add(source)
                 log.warning(
                     "broadcast preview of message %s for person %s not copied: %s",
                     ref.message_id,

@@ -33,6 +33,7 @@ from storage import audience as audience_store
 from storage import outbox, resources
 from storage import webinars as store
 from storage.audience import AudienceSpec
+from storage.db import as_utc
 from storage.models import Community, Person, Webinar
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def webinar_option(webinar: Webinar, timezone: str) -> Option:
     title = webinar.title
     if len(title) > OPTION_TITLE_MAX:
         title = title[: OPTION_TITLE_MAX - 1].rstrip() + "…"
-    day = store.as_utc(webinar.starts_at).astimezone(zoneinfo.ZoneInfo(timezone)).date()
+    day = as_utc(webinar.starts_at).astimezone(zoneinfo.ZoneInfo(timezone)).date()
     return Option(
         key=f"w{webinar.id}",
         labels={

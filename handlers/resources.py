@@ -24,8 +24,8 @@ from handlers.asks import poc_refusal
 from handlers.callbacks import RowId
 from handlers.keyboards import button
 from storage import resources as store
+from storage.db import as_utc
 from storage.models import Community, Person, Resource
-from storage.webinars import as_utc
 
 log = logging.getLogger(__name__)
 router = Router(name="resources")

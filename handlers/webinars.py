@@ -44,6 +44,7 @@ from handlers.keyboards import button
 from storage import outbox
 from storage import webinars as store
 from storage.audience import Audience, AudienceSpec
+from storage.db import as_utc
 from storage.models import Broadcast, Community, Person, Webinar
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class RsvpButton(CallbackData, prefix="wv1"):
 def start_text(starts_at: dt.datetime, timezone: str, locale: str) -> str:
     """Format a start time as "Tue 15 Dec 2026, 16:00 IST", in the community's time zone."""
     field = DateTimeField(timezone=timezone)
-    local = store.as_utc(starts_at).astimezone(field.zone)
+    local = as_utc(starts_at).astimezone(field.zone)
     return f"{field.display(local, locale)} {local.tzname()}"
 
 
@@ -339,7 +340,7 @@ async def render_list(
         reminders: dict[str, str | int] = {}
         # Reminders a late announcement made unnecessary are marked handled at creation.
         not_needed = store.reminders_not_needed(
-            store.as_utc(webinar.starts_at), store.as_utc(webinar.created_at)
+            as_utc(webinar.starts_at), as_utc(webinar.created_at)
         )
         for kind, handled in (("day", webinar.reminded_day_at), ("hour", webinar.reminded_hour_at)):
             if handled is None:
@@ -352,7 +353,7 @@ async def render_list(
             ListedWebinar(
                 title=webinar.title,
                 when=start_text(webinar.starts_at, community.timezone, t.locale),
-                started=store.as_utc(webinar.starts_at) <= now,
+                started=as_utc(webinar.starts_at) <= now,
                 attending=counts[webinar.id].attending,
                 declined=counts[webinar.id].declined,
                 reminders=reminders,
@@ -407,7 +408,7 @@ async def rsvp_pressed(
         await callback.answer(t.alert("webinars/rsvp_unknown"), show_alert=True)
         return
     now = clock.now()
-    if store.as_utc(webinar.starts_at) <= now:
+    if as_utc(webinar.starts_at) <= now:
         await callback.answer(t.alert("webinars/rsvp_closed", title=webinar.title), show_alert=True)
         return
 
@@ -500,7 +501,7 @@ def reminder_ticker(texts: Texts) -> Ticker:
     async def queue_webinar_reminders(session: AsyncSession, now: dt.datetime) -> int:
         queued = 0
         for webinar in await store.webinars_with_due_reminders(session, now):
-            starts_at = store.as_utc(webinar.starts_at)
+            starts_at = as_utc(webinar.starts_at)
             steps = store.reminder_steps(
                 starts_at,
                 now,
@@ -537,7 +538,7 @@ async def queue_reminders(
     A person without a private chat cannot get one, because a bot cannot start a chat.
     """
     timezone = await community_timezone(session, webinar)
-    starts_at = store.as_utc(webinar.starts_at)
+    starts_at = as_utc(webinar.starts_at)
     minutes_left = math.ceil((starts_at - now).total_seconds() / 60)
     added = unreachable = 0
     for attendee in await store.attendees(session, webinar):

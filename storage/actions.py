@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import as_utc
 from storage.models import Bso, FollowUpAction, Person, utcnow
 
 STATUSES = ("open", "in_progress", "done", "stuck", "dropped")
@@ -213,11 +214,6 @@ async def change_status(
     )
     await session.refresh(action)
     return result.rowcount == 1
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Return `value` as an aware UTC time; SQLite returns the stored UTC times without a zone."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def closed_at(action: FollowUpAction) -> dt.datetime:

@@ -1,4 +1,4 @@
-"""Who a broadcast or webinar reaches: groups, forum topics and PoCs chosen by the facilitator."""
+"""The audience of a broadcast or webinar: groups, forum topics and PoCs chosen by the facilitator."""
 
 from __future__ import annotations
 

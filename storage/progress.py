@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.actions import CLOSED_STATUSES, set_status
+from storage.db import as_utc
 from storage.models import (
     ClosedMonth,
     Contribution,
@@ -92,11 +93,6 @@ def local_month(now: dt.datetime, timezone: str) -> dt.date:
     31 Dec 23:00 UTC is already 1 Jan 04:30 in Asia/Kolkata, so January.
     """
     return month_start(now.astimezone(zoneinfo.ZoneInfo(timezone)).date())
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Return a stored time as aware UTC; SQLite returns the UTC time without its offset."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 # --- Queries --------------------------------------------------------------------------------

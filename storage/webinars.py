@@ -77,11 +77,6 @@ def reminders_not_needed(starts_at: dt.datetime, now: dt.datetime) -> tuple[Remi
     return tuple(kind for kind, lead in REMINDER_LEAD.items() if left < lead)
 
 
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Return a stored time as aware UTC. SQLite returns it naive, and it is stored in UTC."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def reminder_dedup_key(webinar_id: int, kind: ReminderKind, telegram_user_id: int) -> str:
     return f"webinar:{webinar_id}:{kind}:{telegram_user_id}"
 

@@ -173,7 +173,7 @@ async def test_announcement_outcomes() -> None:
     assert no_group.outcome(0) == "no_group"
 
 
-async def test_group_that_removed_the_bot_is_marked_and_others_told(
+async def test_removed_group_marked_inactive(
     harness: SandboxHarness,
 ) -> None:
     """The outbox marks a CoP group that removed the bot inactive; other groups get the note."""

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage import actions
-from storage.db import create_engine, create_sessionmaker
+from storage.db import as_utc, create_engine, create_sessionmaker
 from storage.models import Base, Bso, Community, FollowUpAction, Person
 
 NOW = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
@@ -166,7 +166,7 @@ async def test_change_status_sets_fields(session: AsyncSession) -> None:
     assert action.status == "done"
     assert action.stuck_reason is None
     assert action.done_at is not None
-    assert actions.as_utc(action.done_at) == NOW
+    assert as_utc(action.done_at) == NOW
     assert actions.closed_at(action) == NOW
     assert action.updated_by == poc.id
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.texts import Texts
 from handlers.webinars import reminder_ticker
 from storage import resources, webinars
-from storage.db import create_engine, create_sessionmaker
+from storage.db import as_utc, create_engine, create_sessionmaker
 from storage.models import Base, Community, OutboxMessage, Person, Resource, Webinar, WebinarRsvp
 
 NOW = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
@@ -145,7 +145,7 @@ async def test_add_webinar_stores_utc(session: AsyncSession) -> None:
     )
 
     assert stored is not None
-    assert webinars.as_utc(stored) == STARTS
+    assert as_utc(stored) == STARTS
 
 
 async def test_add_webinar_dated_by_clock(session: AsyncSession) -> None:
@@ -160,9 +160,9 @@ async def test_add_webinar_dated_by_clock(session: AsyncSession) -> None:
     rsvp = await session.scalar(select(WebinarRsvp).where(WebinarRsvp.webinar_id == added.id))
 
     assert stored is not None and rsvp is not None
-    assert webinars.as_utc(stored.created_at) == NOW
-    assert webinars.as_utc(stored.updated_at) == NOW
-    assert webinars.as_utc(rsvp.answered_at) == NOW
+    assert as_utc(stored.created_at) == NOW
+    assert as_utc(stored.updated_at) == NOW
+    assert as_utc(rsvp.answered_at) == NOW
 
 
 async def test_claim_reminder_dates_update(session: AsyncSession) -> None:
@@ -176,8 +176,8 @@ async def test_claim_reminder_dates_update(session: AsyncSession) -> None:
 
     stored = await session.get(Webinar, added.id, populate_existing=True)
     assert stored is not None and stored.reminded_day_at is not None
-    assert webinars.as_utc(stored.reminded_day_at) == claimed_at
-    assert webinars.as_utc(stored.updated_at) == claimed_at
+    assert as_utc(stored.reminded_day_at) == claimed_at
+    assert as_utc(stored.updated_at) == claimed_at
 
 
 async def save_link_recording(
@@ -212,8 +212,8 @@ async def test_recording_dated_by_clock(session: AsyncSession) -> None:
 
     stored = await session.get(Resource, first.id, populate_existing=True)
     assert stored is not None and again.id == first.id
-    assert webinars.as_utc(stored.created_at) == first_at
-    assert webinars.as_utc(stored.updated_at) == replaced_at
+    assert as_utc(stored.created_at) == first_at
+    assert as_utc(stored.updated_at) == replaced_at
     assert (stored.url, stored.extra_urls) == (
         "https://youtu.be/b",
         ["https://docs.example.org/notes"],
