@@ -18,9 +18,11 @@ from bot.clock import Clock
 from bot.commands import set_command_menus
 from bot.config import Settings
 from bot.fsm import SqlStorage
+from bot.jobs import scheduled_jobs
 from bot.middlewares import DbSessionMiddleware, PersonMiddleware, PerUserLockMiddleware
 from bot.outbox import OutboxSender, SenderSettings
 from bot.ratelimit import SendLimits
+from bot.scheduler import JobHost, Scheduler, create_lease
 from bot.texts import Texts
 from handlers import get_routers, webinars
 from handlers.forms import ExpiredFormCommands
@@ -44,6 +46,8 @@ class Application:
     dispatcher: Dispatcher
     clock: Clock
     outbox: OutboxSender
+    scheduler: Scheduler
+    jobs: JobHost
     # Called with every exception a handler raised; the sandbox uses this to fail a script.
     error_listeners: list[ErrorListener] = field(default_factory=list)
 
@@ -69,22 +73,23 @@ class Application:
         me = await bot.get_me()
         log.info("bot @%s (id %s) started", me.username, me.id)
         await set_command_menus(bot, self.texts, self.settings.facilitator_ids)
-        # TODO: start the sender only on the holder of a lease (a PostgreSQL advisory lock,
-        # or a lease row on SQLite); until then each replica paces itself, so replicas
-        # together may exceed OUTBOX_RATE, although claims still keep rows from repeating.
-        await self.outbox.start(bot)
+        self.scheduler.bot_username = me.username
+        # The lease holder runs the jobs and the outbox sender; other replicas only serve
+        # updates, and take over when the holder stops renewing.
+        await self.jobs.start(bot)
 
     async def on_shutdown(self) -> None:
-        await self.outbox.stop()
+        await self.jobs.stop()
 
     def use_clock(self, clock: Clock) -> None:
         """Replace the clock everywhere; the sandbox uses one that scripts can move."""
         self.clock = clock
         self.outbox.clock = clock
+        self.scheduler.clock = clock
         self.dispatcher.workflow_data["clock"] = clock
 
     async def close(self) -> None:
-        await self.outbox.stop()
+        await self.jobs.stop()
         await self.dispatcher.storage.close()
         await self.engine.dispose()
 
@@ -124,7 +129,10 @@ def create_application(settings: Settings) -> Application:
         SenderSettings(limits=SendLimits(per_second=settings.outbox_rate)),
         render_report=render_report,
     )
-    sender.add_ticker(webinars.reminder_ticker(texts))
+    scheduler = Scheduler(sessionmaker, clock, texts, settings, scheduled_jobs())
+    scheduler.add_ticker(webinars.reminder_ticker(texts))
+    # The lease reads the scheduler's clock, which the sandbox may replace.
+    lease = create_lease(engine, sessionmaker, scheduler.holder, lambda: scheduler.clock.now())
     app = Application(
         settings=settings,
         engine=engine,
@@ -133,6 +141,8 @@ def create_application(settings: Settings) -> Application:
         dispatcher=dispatcher,
         clock=clock,
         outbox=sender,
+        scheduler=scheduler,
+        jobs=JobHost(scheduler, sender, lease),
     )
     dispatcher.workflow_data.update(
         app=app,
@@ -143,6 +153,7 @@ def create_application(settings: Settings) -> Application:
         # The sandbox harness replaces this clock with one that scripts can move.
         clock=clock,
         outbox=sender,
+        scheduler=scheduler,
     )
     dispatcher.startup.register(app.on_startup)
     dispatcher.shutdown.register(app.on_shutdown)

@@ -51,6 +51,9 @@ class Community(TimestampMixin, Base):
     # Incremented by every change to the buyer or scheme registry, so a process can tell
     # that its in-memory search index is stale.
     registry_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The Indian state whose public holidays, with the national ones, move scheduled runs;
+    # None counts the national holidays only.
+    state: Mapped[str | None] = mapped_column(String(64))
 
 
 class Bso(TimestampMixin, Base):
@@ -552,3 +555,42 @@ class Lease(Base):
     # Another process may take the lease once this moment has passed without a renewal.
     expires_at: Mapped[dt.datetime]
     renewed_at: Mapped[dt.datetime]
+
+
+class Schedule(TimestampMixin, Base):
+    """When one scheduled job of a community runs; `storage.schedules` lists the jobs.
+
+    `rule` is the canonical text of the run time: a rule of `bot.schedule_rules` ("first
+    monday 10:00", "off"), a number of days after the check-in for reminders and the
+    close, or a time of day for action reminders. Pausing keeps the rule.
+    """
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("community_id", "job"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    job: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    paused: Mapped[bool] = mapped_column(default=False)
+    # Telegram id of the facilitator who changed it last; None for the default.
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecognitionPost(TimestampMixin, Base):
+    """The monthly recognition post of a community: its draft, the facilitator's decision, the post."""
+
+    __tablename__ = "recognition_posts"
+    __table_args__ = (UniqueConstraint("community_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # First day of the month the post recognises.
+    month: Mapped[dt.date] = mapped_column(Date)
+    # The HTML text to post, as built from the month's data or as the facilitator edited it.
+    text: Mapped[str] = mapped_column(Text)
+    # draft, edited, approved, skipped, posted
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None]
+    posted_at: Mapped[dt.datetime | None]

@@ -125,8 +125,9 @@ class SandboxHarness:
             self._tempdir.cleanup()
 
     async def settle(self) -> None:
-        """Wait until the bot is idle, after running the outbox's tickers once (reminders)."""
+        """Wait until the bot is idle, after one pass of the scheduler at the clock's time."""
         await self.server.wait_idle()
-        if self.app is not None and self.app.outbox.running:
+        if self.app is not None and self.app.jobs.holding:
+            await self.app.jobs.tick()
             self.app.outbox.wake(tick=True)
         await self.server.wait_idle()
