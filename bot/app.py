@@ -130,7 +130,7 @@ def create_application(settings: Settings) -> Application:
         render_report=render_report,
     )
     scheduler = Scheduler(sessionmaker, clock, texts, settings, scheduled_jobs())
-    scheduler.add_ticker(webinars.reminder_ticker(texts))
+    scheduler.add_ticker(webinars.reminder_ticker(texts, scheduler.holder))
     # The lease reads the scheduler's clock, which the sandbox may replace.
     lease = create_lease(engine, sessionmaker, scheduler.holder, lambda: scheduler.clock.now())
     app = Application(

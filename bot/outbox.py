@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,6 @@ from storage.models import Broadcast, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-Ticker = Callable[[AsyncSession, dt.datetime], Awaitable[int]]
 ReportRenderer = Callable[[Broadcast, outbox.DeliveryCounts], str]
 
 
@@ -64,7 +63,7 @@ class SenderSettings:
     batch: int = 500
     # Seconds between looks at the database when nothing woke the sender.
     poll_interval: float = 1.0
-    # Seconds between runs of the tickers (webinar reminders) without a wake-up.
+    # Seconds between housekeeping runs (dead claims, finished broadcasts) without a wake-up.
     tick_interval: float = 15.0
     # Tries before a row that keeps meeting 5xx replies or refused connections fails.
     max_attempts: int = 5
@@ -110,7 +109,6 @@ class OutboxSender:
         self.settings = settings or SenderSettings()
         self.render_report = render_report
         self.gate = RateGate(self.settings.limits)
-        self._tickers: list[Ticker] = []
         self._bot: Bot | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -140,10 +138,6 @@ class OutboxSender:
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if on_sqlite else None
 
     # -- life cycle --------------------------------------------------------------------
-
-    def add_ticker(self, ticker: Ticker) -> None:
-        """Run `ticker(session, now)` every tick_interval; it queues rows that came due."""
-        self._tickers.append(ticker)
 
     @property
     def running(self) -> bool:
@@ -182,7 +176,7 @@ class OutboxSender:
         self._task = None
 
     def wake(self, *, tick: bool = False) -> None:
-        """Look for due rows now rather than at the next poll; `tick` runs the tickers too."""
+        """Look for due rows now rather than at the next poll; `tick` runs housekeeping too."""
         if tick:
             self._tick_requested = True
         self._wake.set()
@@ -285,14 +279,8 @@ class OutboxSender:
             await asyncio.sleep(delay)
 
     async def _housekeeping(self) -> None:
-        """Queue rows the tickers find due, expire dead claims, and finish broadcasts."""
+        """Expire dead claims and finish broadcasts."""
         now = self.clock.now()
-        for ticker in self._tickers:
-            try:
-                async with self._writing(), self.sessionmaker.begin() as session:
-                    await ticker(session, now)
-            except Exception:
-                log.exception("outbox ticker %s failed", getattr(ticker, "__name__", ticker))
         async with self._writing(), self.sessionmaker.begin() as session:
             stale = await outbox.release_stale_claims(
                 session, now - dt.timedelta(seconds=self.settings.stale_claim)

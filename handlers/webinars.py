@@ -34,13 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.forms import DateTimeField, Form, LinkField, LongText, ShortText
 from bot.forms.engine import Confirmed, FormField
-from bot.outbox import Ticker, wake_senders
+from bot.outbox import wake_senders
+from bot.scheduler import Ticker
 from bot.texts import LocalTexts, Texts
 from handlers.asks import form_context
 from handlers.audience import audience_fields, count_note, resolve_answers, spec_from_answers
 from handlers.callbacks import RowId
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
 from handlers.keyboards import button
+from storage import jobs as job_store
 from storage import outbox
 from storage import webinars as store
 from storage.audience import Audience, AudienceSpec
@@ -495,8 +497,13 @@ async def offer_other_answer(
 # --- Reminders --------------------------------------------------------------------------
 
 
-def reminder_ticker(texts: Texts) -> Ticker:
-    """Return the outbox ticker that queues the webinar reminders that came due."""
+def reminder_ticker(texts: Texts, holder: str) -> Ticker:
+    """Return the scheduler ticker that queues the webinar reminders that came due.
+
+    Each reminder is a run of the job "webinar_reminder" with the period
+    "webinar:<id>:<kind>", claimed like every scheduled run, on top of the webinar's own
+    flag; `holder` names the scheduler in that record.
+    """
 
     async def queue_webinar_reminders(session: AsyncSession, now: dt.datetime) -> int:
         queued = 0
@@ -511,6 +518,18 @@ def reminder_ticker(texts: Texts) -> Ticker:
             for step in steps:
                 if not await store.claim_reminder(session, webinar.id, step.kind, now):
                     continue
+                run = await job_store.claim_run(
+                    session,
+                    job="webinar_reminder",
+                    community_id=webinar.community_id,
+                    period=f"webinar:{webinar.id}:{step.kind}",
+                    holder=holder,
+                    now=now,
+                )
+                if run is None:
+                    continue
+                outcome = "done" if step.send else "skipped"
+                await job_store.finish_run(session, run, outcome=outcome, now=now)
                 if not step.send:
                     log.info(
                         "webinar %s: %s reminder skipped, too late at %s for a start at %s",
