@@ -42,6 +42,8 @@ FACILITATOR_COMMANDS = PRIVATE_COMMANDS + (
     "broadcasts",
     "webinar",
     "recording",
+    "recognize",
+    "schedule",
     "pending",
     "themes",
     "groupkind",

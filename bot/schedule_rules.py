@@ -12,6 +12,7 @@ import enum
 import functools
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -150,11 +151,112 @@ _TIME_12H = re.compile(r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))? ?(?P<half>am|p
 _DAY_NUMBER = re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?")
 
 
+# Hindi input is rewritten word by word into the English forms that the patterns above
+# read, so "हर शुक्रवार शाम 4 बजे" parses as "every friday 4 pm". An empty string drops a
+# filler word ("महीने का पहला सोमवार" is "first monday").
+_HINDI_WORDS = {
+    "पहला": "first",
+    "पहले": "first",
+    "पहली": "first",
+    "दूसरा": "second",
+    "दूसरे": "second",
+    "दूसरी": "second",
+    "तीसरा": "third",
+    "तीसरे": "third",
+    "तीसरी": "third",
+    "चौथा": "fourth",
+    "चौथे": "fourth",
+    "चौथी": "fourth",
+    "आखिरी": "last",
+    "आख़िरी": "last",
+    "अंतिम": "last",
+    "सोमवार": "monday",
+    "सोम": "monday",
+    "मंगलवार": "tuesday",
+    "मंगल": "tuesday",
+    "बुधवार": "wednesday",
+    "बुध": "wednesday",
+    "गुरुवार": "thursday",
+    "बृहस्पतिवार": "thursday",
+    "गुरु": "thursday",
+    "शुक्रवार": "friday",
+    "शुक्र": "friday",
+    "शनिवार": "saturday",
+    "शनि": "saturday",
+    "रविवार": "sunday",
+    "इतवार": "sunday",
+    "रवि": "sunday",
+    "हर": "every",
+    "प्रत्येक": "every",
+    "तारीख": "day",
+    "तारीख़": "day",
+    "दिन": "day",
+    "दिवस": "day",
+    "कामकाजी": "working",
+    "कार्य": "working",
+    "बंद": "off",
+    "महीने": "",
+    "महीना": "",
+    "माह": "",
+    "का": "",
+    "की": "",
+    "के": "",
+    "को": "",
+}
+# Phrases dropped before the word table applies: "हर दिन" or "रोज़" (every day) adds
+# nothing to a daily time, nor "हर महीने" (every month) to a monthly rule. "हर" alone is
+# the "every" of a weekly rule.
+_HINDI_DROPPED = re.compile(
+    r"(?:^| )(?:हर (?:दिन|रोज़?|महीने|माह)|रोज़?|रोजाना|रोज़ाना|प्रतिदिन)(?= |$)"
+)
+# "5 तारीख" (the 5th) puts the number before the word; "day 5" puts it after.
+_HINDI_MONTH_DAY = re.compile(r"(?P<day>\d{1,2}) (?:तारीख़?|तारीक)(?= |$)")
+# A time with a part of the day or "बजे" (o'clock): "सुबह 10 बजे", "शाम 5:30", "16 बजे".
+_HINDI_TIME = re.compile(
+    r"(?:(?P<part>सुबह|सवेरे|दोपहर|शाम|रात) (?:को )?)?"
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?(?P<oclock> बजे)?(?= |$)"
+)
+_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
+
+
+def _hindi_time(match: re.Match[str]) -> str:
+    """Rewrite a matched Hindi time as "10 am", "5:30 pm" or "16:00"; other numbers stay."""
+    part, oclock = match["part"], match["oclock"]
+    if part is None and oclock is None:
+        return match[0]
+    hour = int(match["hour"])
+    minute = f":{match['minute']}" if match["minute"] else ""
+    if part is None:
+        # "16 बजे" can only be 16:00, but "5 बजे" alone is left as "5", which parse_time
+        # rejects because it could mean either half of the day.
+        if hour > 12 or minute:
+            return f"{hour}{minute or ':00'}"
+        return str(hour)
+    if part in ("सुबह", "सवेरे"):
+        half = "am"
+    elif part == "दोपहर":
+        # Midday: "दोपहर 12 बजे" is noon, "दोपहर 11 बजे" late morning, 1 to 4 afternoon.
+        half = "am" if hour == 11 else "pm"
+    elif part == "रात":
+        # Night: 5 to 11 in the evening, 12 midnight, 1 to 4 after midnight.
+        half = "am" if hour == 12 or hour <= 4 else "pm"
+    else:
+        half = "pm"
+    return f"{hour}{minute} {half}"
+
+
 def _normalize(text: str) -> str:
-    lowered = text.strip().lower()
+    # NFC makes "ख़" typed as one code point or as "ख" plus nukta the same string.
+    lowered = unicodedata.normalize("NFC", text).strip().lower()
+    lowered = lowered.translate(_DEVANAGARI_DIGITS)
     lowered = lowered.replace("a.m.", "am").replace("p.m.", "pm")
     lowered = lowered.replace(",", " ")
-    return " ".join(lowered.split())
+    lowered = " ".join(lowered.split())
+    lowered = _HINDI_DROPPED.sub("", lowered).strip()
+    lowered = _HINDI_MONTH_DAY.sub(r"day \g<day>", lowered)
+    lowered = _HINDI_TIME.sub(_hindi_time, lowered)
+    words = (_HINDI_WORDS.get(word, word) for word in lowered.split())
+    return " ".join(word for word in words if word)
 
 
 def parse_time(text: str) -> dt.time:

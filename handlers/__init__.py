@@ -21,9 +21,11 @@ def get_routers() -> list[Router]:
         matrix,
         mine,
         progress,
+        recognition,
         recordings,
         registration,
         resources,
+        schedules,
         themes,
         webinars,
     )
@@ -47,6 +49,8 @@ def get_routers() -> list[Router]:
         webinars.router,
         recordings.router,
         resources.router,
+        schedules.router,
+        recognition.router,
         lookups.router,
         # Registration last: at its consent step it replies to whatever the routers above left.
         registration.router,

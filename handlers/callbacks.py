@@ -129,3 +129,18 @@ class ProgressReportPage(CallbackData, prefix="pr1"):
     back: str = "month"
     back_month: RowId = 0
     back_page: RowId = 0
+
+
+class ScheduleButton(CallbackData, prefix="sd1"):
+    # open (a job's screen), change (requests a new rule), pause, resume: `job` names one
+    # of storage.schedules.JOB_NAMES. back (the list of schedules) and state (requests
+    # the holiday state) leave `job` empty.
+    op: str
+    job: str = ""
+
+
+class RecognitionReview(CallbackData, prefix="rc1"):
+    # A facilitator's decision on the monthly recognition post: post (at once), edit
+    # (the next message becomes its text) or skip.
+    action: str
+    post_id: RowId

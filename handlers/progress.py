@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.config import LOCALES
 from bot.forms import FieldError, Form, FormField, LongText, Option, ShortText
 from bot.forms.engine import Confirmed
+from bot.schedule_plan import report_month
 from bot.texts import LocalTexts, Texts, indian_date
 from handlers import progress_views
 from handlers.asks import ASK_FLOW, DESCRIPTION_MAX, TITLE_MAX, form_context, poc_refusal
@@ -60,6 +61,8 @@ SUPPORT_MAX = DESCRIPTION_MAX
 REASON_MAX = 150
 # Characters of an action title shown in the summary.
 ACTION_TITLE_SHOWN = 50
+# The /start payload of the t.me link that opens the check-in (bot.jobs.checkins sends it).
+START_PAYLOAD = "checkin"
 
 
 # --- The check-in form ----------------------------------------------------------------------
@@ -490,6 +493,34 @@ async def checkin_button(
         )
         return
     await callback.answer()
+    await start_checkin(message, state, person, t, {**data, "clock": clock}, month)
+
+
+def is_approved_poc(message: Message, person: Person) -> bool:
+    return poc_refusal(person) is None
+
+
+# Anyone else who follows the link falls through to registration's /start.
+@router.message(
+    CommandStart(deep_link=True, magic=F.args == START_PAYLOAD),
+    F.chat.type == "private",
+    is_approved_poc,
+)
+async def checkin_from_link(
+    message: Message,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    clock: Clock,
+    **data: Any,
+) -> None:
+    """Open the check-in from the t.me link that facilitators pass to PoCs the bot could not reach.
+
+    The month is the report month of a scheduled check-in on this day: the month before
+    in the first half of a month, else the current one.
+    """
+    month = report_month(local_today(clock, data["community"]))
+    log.info("check-in for %s opened from the start link by person %s", month, person.id)
     await start_checkin(message, state, person, t, {**data, "clock": clock}, month)
 
 

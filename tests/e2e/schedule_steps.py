@@ -25,8 +25,10 @@ async def start_schedules_at(harness: SandboxHarness, moment: dt.datetime) -> No
     """
     assert harness.app is not None
     harness.clock.set(moment)
+    # In UTC, because SQLite keeps the time without its offset.
+    utc = moment.astimezone(dt.UTC)
     async with harness.app.sessionmaker.begin() as session:
-        await session.execute(update(Schedule).values(created_at=moment, updated_at=moment))
+        await session.execute(update(Schedule).values(created_at=utc, updated_at=utc))
     harness.app.scheduler.invalidate()
 
 

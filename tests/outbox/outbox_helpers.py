@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage, RecordedRequest, SandboxChat, SandboxUser
 from storage import outbox
-from storage.models import Community, OutboxMessage, Person
+from storage.models import Bso, Community, OutboxMessage, Person
 
 SEND_METHODS = frozenset({"sendmessage", "copymessage"})
 REPORT_HEADER = "Delivery report"
@@ -185,3 +185,46 @@ async def queue_notices(
                 not_before=now,
             )
     harness.app.outbox.wake()
+
+
+CHECKIN_BUTTON = "ci1:"
+
+
+async def add_bsos_with_pocs(harness: SandboxHarness, count: int) -> list[int]:
+    """Add `count` BSOs with one approved PoC each who started the bot; return the PoCs' chat ids."""
+    assert harness.app is not None
+    owner = await community_id(harness)
+    chat_ids = []
+    async with harness.app.sessionmaker.begin() as session:
+        for number in range(count):
+            bso = Bso(community_id=owner, name=f"BSO {number}", name_key=f"bso {number}")
+            session.add(bso)
+            await session.flush()
+            user = harness.server.user(f"poc{number}")
+            user.started = True
+            session.add(
+                Person(
+                    community_id=owner,
+                    telegram_id=user.id,
+                    telegram_name=user.first_name,
+                    name=user.first_name,
+                    status="approved",
+                    bso_id=bso.id,
+                    private_chat_open=True,
+                )
+            )
+            chat_ids.append(user.id)
+    return chat_ids
+
+
+def checkin_prompts(harness: SandboxHarness) -> Counter[int]:
+    """How many messages with a check-in button each chat received."""
+    found: Counter[int] = Counter()
+    for message in harness.server.bot_messages():
+        if any(
+            (button.callback_data or "").startswith(CHECKIN_BUTTON)
+            for row in message.buttons
+            for button in row
+        ):
+            found[message.chat_id] += 1
+    return found
