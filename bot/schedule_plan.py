@@ -19,8 +19,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.schedule_rules import HolidayCalendar, next_run
-from storage.schedules import JOBS, RuleShape, calendar_rule, parse_stored
+from storage.db import as_utc
+from storage.models import Community, Schedule
+from storage.schedules import JOBS, RuleShape, calendar_rule, ensure_schedules, parse_stored
 
 # The preview of the recognition post reaches the facilitators this long before the post.
 PREVIEW_LEAD = dt.timedelta(hours=3)
@@ -263,6 +267,31 @@ class Plan:
         if job in AFTER_CHECKIN_JOBS:
             since = max(since, self.schedules["checkin"].since)
         return since
+
+
+async def load_plan(
+    session: AsyncSession, community: Community, now: dt.datetime
+) -> tuple[dict[str, Schedule], Plan]:
+    """Return the community's schedule rows, adding missing ones, and the plan built from them."""
+    rows = await ensure_schedules(session, community.id, now)
+    states = {
+        job: ScheduleState(row.rule, row.paused, as_utc(row.updated_at))
+        for job, row in rows.items()
+    }
+    return rows, Plan(states, community.timezone, HolidayCalendar(community.state))
+
+
+def round_month(plan: Plan, now: dt.datetime) -> dt.date:
+    """Return the month the check-in round open at `now` asks about.
+
+    That is the month of the latest check-in until the round closes (its close, or
+    CHECKIN_USEFUL when the close is off). Between rounds it is the month a check-in
+    today would ask about.
+    """
+    latest = plan.latest_due("checkin", now)
+    if latest is not None and latest.month is not None and not latest.is_stale(now):
+        return latest.month
+    return report_month(now.astimezone(plan.zone).date())
 
 
 def _local(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:

@@ -29,12 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.outbox import OutboxSender, wake_senders
-from bot.schedule_plan import PLANNED_JOBS, Occurrence, Plan, ScheduleState
-from bot.schedule_rules import HolidayCalendar
+from bot.schedule_plan import PLANNED_JOBS, Occurrence, Plan, load_plan
 from bot.texts import Texts
 from storage import jobs as job_store
-from storage import schedules as schedule_store
-from storage.db import as_utc
 from storage.leases import (
     NAME_MAX_LENGTH,
     RENEW_INTERVAL,
@@ -170,12 +167,8 @@ class Scheduler:
 
     async def _plan(self, community: Community, now: dt.datetime) -> Plan:
         async with self.sessionmaker.begin() as session:
-            rows = await schedule_store.ensure_schedules(session, community.id, now)
-            states = {
-                job: ScheduleState(row.rule, row.paused, as_utc(row.updated_at))
-                for job, row in rows.items()
-            }
-        return Plan(states, community.timezone, HolidayCalendar(community.state))
+            _rows, plan = await load_plan(session, community, now)
+        return plan
 
     async def _make_run(
         self,

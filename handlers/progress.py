@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.config import LOCALES
 from bot.forms import FieldError, Form, FormField, LongText, Option, ShortText
 from bot.forms.engine import Confirmed
-from bot.schedule_plan import report_month
+from bot.schedule_plan import load_plan, round_month
 from bot.texts import LocalTexts, Texts, indian_date
 from handlers import progress_views
 from handlers.asks import ASK_FLOW, DESCRIPTION_MAX, TITLE_MAX, form_context, poc_refusal
@@ -516,10 +516,11 @@ async def checkin_from_link(
 ) -> None:
     """Open the check-in from the t.me link that facilitators pass to PoCs the bot could not reach.
 
-    The month is the report month of a scheduled check-in on this day: the month before
-    in the first half of a month, else the current one.
+    The month is that of the check-in round still open, or between rounds the month a
+    check-in today would ask about.
     """
-    month = report_month(local_today(clock, data["community"]))
+    _rows, plan = await load_plan(data["session"], data["community"], clock.now())
+    month = round_month(plan, clock.now())
     log.info("check-in for %s opened from the start link by person %s", month, person.id)
     await start_checkin(message, state, person, t, {**data, "clock": clock}, month)
 

@@ -41,14 +41,13 @@ from bot.schedule_plan import (
     PREVIEW_LEAD,
     Occurrence,
     Plan,
-    ScheduleState,
+    load_plan,
 )
 from bot.schedule_rules import HolidayCalendar, ScheduleParseError, describe_rule, state_subdivision
 from bot.texts import LocalTexts
 from handlers.broadcasts import local_time
 from handlers.callbacks import ScheduleButton
 from storage import schedules as schedule_store
-from storage.db import as_utc
 from storage.models import Community, Schedule
 from storage.normalize import parse_state
 from storage.schedules import (
@@ -91,23 +90,27 @@ class ScheduleInput(StatesGroup):
 def order_conflict(
     job: str, parsed: ParsedRule, rules: Mapping[str, str]
 ) -> tuple[str, str, int] | None:
-    """Check that the reminders come before the close, with `parsed` as the rule of `job`.
+    """Check that reminder 1, reminder 2 and the close keep their order, with `parsed` for `job`.
 
-    `rules` are the stored rules by job. Returns None when the order is kept or either
-    side is off, else (error code, the other job, its days): reminder_after_close when a reminder
-    would fall on or after the close, close_before_reminder when the close would.
+    `rules` are the stored rules by job, and a job that is off does not count. Returns
+    None when the order is kept, else (error code, the other job, its days). The codes
+    name what `job` would do: reminder_after_close, reminder_after_reminder (reminder 1
+    on or after reminder 2), reminder_before_reminder (reminder 2 on or before reminder
+    1), close_before_reminder.
     """
     if parsed.days is None or job not in AFTER_CHECKIN_JOBS:
         return None
-    if job == "close":
-        for reminder in ("reminder_1", "reminder_2"):
-            days = parse_stored(reminder, rules[reminder]).days
-            if days is not None and days >= parsed.days:
-                return "close_before_reminder", reminder, days
-        return None
-    close_days = parse_stored("close", rules["close"]).days
-    if close_days is not None and parsed.days >= close_days:
-        return "reminder_after_close", "close", close_days
+    index = AFTER_CHECKIN_JOBS.index(job)
+    for other_index, other in enumerate(AFTER_CHECKIN_JOBS):
+        other_days = parse_stored(other, rules[other]).days if other != job else None
+        if other_days is None:
+            continue
+        if other_index < index and other_days >= parsed.days:
+            code = "close_before_reminder" if job == "close" else "reminder_before_reminder"
+            return code, other, other_days
+        if other_index > index and other_days <= parsed.days:
+            code = "reminder_after_close" if other == "close" else "reminder_after_reminder"
+            return code, other, other_days
     return None
 
 
@@ -155,18 +158,6 @@ class JobView:
     checkin_off: bool
     # The next run, or the one a paused job would have.
     next_run: Occurrence | None
-
-
-async def load_plan(
-    session: AsyncSession, community: Community, now: dt.datetime
-) -> tuple[dict[str, Schedule], Plan]:
-    """Return the community's schedule rows, adding missing ones, and the plan built from them."""
-    rows = await schedule_store.ensure_schedules(session, community.id, now)
-    states = {
-        job: ScheduleState(row.rule, row.paused, as_utc(row.updated_at))
-        for job, row in rows.items()
-    }
-    return rows, Plan(states, community.timezone, HolidayCalendar(community.state))
 
 
 def job_views(rows: Mapping[str, Schedule], plan: Plan, now: dt.datetime) -> list[JobView]:
@@ -360,6 +351,11 @@ async def schedule_button(
         return
     await callback.answer()
     view = screen({**data, "t": t})
+    # Any other press ends an open "Change time" or "Holiday state" question, so that the
+    # next message cannot change a job the facilitator has moved away from. Other forms'
+    # states are left alone.
+    if await state.get_state() in (ScheduleInput.rule.state, ScheduleInput.holiday_state.state):
+        await state.clear()
 
     if op == "back":
         await show(message, await view.overview(), overview_keyboard(t))

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from schedule_steps import hold_schedules
 
 from bot.config import load_settings
 from bot.sandbox.harness import SandboxHarness
@@ -25,6 +26,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[SandboxHarness]:
     )
     started = SandboxHarness(settings, demo=True)
     await started.start()
+    await hold_schedules(started)
     yield started
     await started.stop()
 

@@ -11,6 +11,8 @@ from bot.sandbox.harness import SandboxHarness
 from storage.models import Schedule
 
 INDIA = ZoneInfo("Asia/Kolkata")
+# Schedules dated this late make no run until a test dates them with start_schedules_at.
+FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 def india(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
@@ -29,6 +31,18 @@ async def start_schedules_at(harness: SandboxHarness, moment: dt.datetime) -> No
     utc = moment.astimezone(dt.UTC)
     async with harness.app.sessionmaker.begin() as session:
         await session.execute(update(Schedule).values(created_at=utc, updated_at=utc))
+    harness.app.scheduler.invalidate()
+
+
+async def hold_schedules(harness: SandboxHarness) -> None:
+    """Keep the scheduled jobs from running until a test calls start_schedules_at.
+
+    Tests of other features move the clock across the default schedules (a first Monday,
+    a Friday), and a check-in or digest in the middle would change what they read.
+    """
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        await session.execute(update(Schedule).values(created_at=FAR_FUTURE, updated_at=FAR_FUTURE))
     harness.app.scheduler.invalidate()
 
 

@@ -203,7 +203,7 @@ async def test_each_error_code_named(harness: SandboxHarness) -> None:
 async def test_reminder_after_close_rejected(harness: SandboxHarness) -> None:
     await open_schedules(harness)
 
-    late_reminder = await change_rule(harness, "reminder_1", "10 days")
+    late_reminder = await change_rule(harness, "reminder_2", "10 days")
     await say(harness, harness.facilitator, "/cancel")
     early_close = await change_rule(harness, "close", "5")
     await say(harness, harness.facilitator, "/cancel")
@@ -225,8 +225,52 @@ async def test_reminder_after_close_rejected(harness: SandboxHarness) -> None:
     )
     assert str(reason) in early_close.html
     rules = await stored_rules(harness)
-    assert rules["reminder_1"] == ("3", False)
+    assert rules["reminder_2"] == ("7", False)
     assert rules["close"] == ("10", False)
+
+
+async def test_reminders_keep_their_order(harness: SandboxHarness) -> None:
+    await open_schedules(harness)
+
+    late_first = await change_rule(harness, "reminder_1", "8")
+    await say(harness, harness.facilitator, "/cancel")
+    early_second = await change_rule(harness, "reminder_2", "3 days")
+    await say(harness, harness.facilitator, "/cancel")
+
+    assert late_first.html is not None
+    reason = render(
+        "schedule/errors/reminder_after_reminder",
+        days=8,
+        other=label("schedule", "reminder_2"),
+        other_days=7,
+    )
+    assert str(reason) in late_first.html
+    assert early_second.html is not None
+    reason = render(
+        "schedule/errors/reminder_before_reminder",
+        days=3,
+        other=label("schedule", "reminder_1"),
+        other_days=3,
+    )
+    assert str(reason) in early_second.html
+    rules = await stored_rules(harness)
+    assert rules["reminder_1"] == ("3", False)
+    assert rules["reminder_2"] == ("7", False)
+
+
+async def test_other_button_ends_the_question(harness: SandboxHarness) -> None:
+    await open_schedules(harness)
+    await tap(harness, harness.facilitator, label("schedule", "checkin"))
+    await tap(harness, harness.facilitator, label("schedule", "change"))
+
+    # The facilitator moves to the digest instead of answering, then types a rule.
+    await tap(harness, harness.facilitator, label("schedule", "back"))
+    await tap(harness, harness.facilitator, label("schedule", "digest"))
+    after = await say(harness, harness.facilitator, "day 5 09:30")
+
+    assert after.html == str(render("common/not_understood"))
+    assert await form_state_of(harness, harness.facilitator, private(harness)) is None
+    assert (await stored_rules(harness))["checkin"] == ("first monday 10:00", False)
 
 
 async def test_reminder_before_close_saved(harness: SandboxHarness) -> None:

@@ -19,6 +19,7 @@ from bot.config import load_settings
 from bot.outbox import OutboxSender, SenderSettings
 from bot.sandbox.harness import SandboxHarness
 from storage.db import create_engine
+from tests.e2e.schedule_steps import hold_schedules
 
 # Messages per second for the application's own sender: twice the default OUTBOX_RATE
 # of 30, so that a 200-recipient broadcast takes a few seconds.
@@ -67,6 +68,7 @@ async def harness(database_url: str) -> AsyncIterator[SandboxHarness]:
     )
     started = SandboxHarness(settings, demo=False)
     await started.start()
+    await hold_schedules(started)
     yield started
     await started.stop()
 

@@ -168,8 +168,13 @@ def days(value: int) -> ParsedRule:
 @pytest.mark.parametrize(
     ("job", "parsed", "rules", "expected"),
     [
-        ("reminder_1", days(9), {}, None),
-        ("reminder_1", days(10), {}, ("reminder_after_close", "close", 10)),
+        ("reminder_1", days(6), {}, None),
+        ("reminder_1", days(9), {"reminder_2": "off"}, None),
+        ("reminder_1", days(10), {}, ("reminder_after_reminder", "reminder_2", 7)),
+        ("reminder_1", days(7), {}, ("reminder_after_reminder", "reminder_2", 7)),
+        ("reminder_1", days(10), {"reminder_2": "off"}, ("reminder_after_close", "close", 10)),
+        ("reminder_2", days(3), {}, ("reminder_before_reminder", "reminder_1", 3)),
+        ("reminder_2", days(2), {"reminder_1": "off"}, None),
         ("reminder_2", days(12), {}, ("reminder_after_close", "close", 10)),
         ("reminder_2", days(12), {"close": "off"}, None),
         ("close", days(8), {}, None),

@@ -13,6 +13,7 @@ from bot.schedule_plan import (
     Plan,
     ScheduleState,
     report_month,
+    round_month,
 )
 from bot.schedule_rules import HolidayCalendar
 from storage.schedules import JOB_SPECS
@@ -231,3 +232,12 @@ def test_latest_due_never_in_the_future(job: str) -> None:
         if due is not None:
             assert due.at <= now
             assert due.period
+
+
+def test_round_month_stays_until_the_close() -> None:
+    # A check-in on the 14th asks about the month before; its round runs to the 24th.
+    runs = plan(checkin="day 14 10:00")
+    assert round_month(runs, india(2031, 3, 13)) == dt.date(2031, 2, 1)
+    assert round_month(runs, india(2031, 3, 17, 12)) == dt.date(2031, 2, 1)
+    # After the close, between rounds, a check-in that day would ask about March.
+    assert round_month(runs, india(2031, 3, 25)) == dt.date(2031, 3, 1)
