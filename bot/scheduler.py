@@ -191,14 +191,7 @@ class Scheduler:
             return
         try:
             async with self.sessionmaker.begin() as session:
-                run = await job_store.claim_run(
-                    session,
-                    job=occurrence.job,
-                    community_id=community_id,
-                    period=occurrence.period,
-                    holder=self.holder,
-                    now=now,
-                )
+                run = await self._claim(session, community_id, occurrence, now)
                 if run is None:
                     return
                 if occurrence.is_stale(now):
@@ -256,6 +249,18 @@ class Scheduler:
         result.ran.append(key)
         result.queued += queued
 
+    async def _claim(
+        self, session: AsyncSession, community_id: int, occurrence: Occurrence, now: dt.datetime
+    ) -> JobRun | None:
+        return await job_store.claim_run(
+            session,
+            job=occurrence.job,
+            community_id=community_id,
+            period=occurrence.period,
+            holder=self.holder,
+            now=now,
+        )
+
     async def _record_failure(
         self, community_id: int, occurrence: Occurrence, now: dt.datetime, error: Exception
     ) -> None:
@@ -264,14 +269,7 @@ class Scheduler:
         # has the traceback.
         try:
             async with self.sessionmaker.begin() as session:
-                run = await job_store.claim_run(
-                    session,
-                    job=occurrence.job,
-                    community_id=community_id,
-                    period=occurrence.period,
-                    holder=self.holder,
-                    now=now,
-                )
+                run = await self._claim(session, community_id, occurrence, now)
                 if run is not None:
                     detail = f"{type(error).__name__}: {error}"[: job_store.DETAIL_MAX_LENGTH]
                     await job_store.finish_run(

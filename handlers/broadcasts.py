@@ -43,7 +43,7 @@ from handlers.asks import form_context
 from handlers.audience import audience_fields, count_note, resolve_answers, spec_from_answers
 from handlers.callbacks import RowId
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
-from handlers.keyboards import button
+from handlers.keyboards import button, facilitator_press
 from storage import audience as audience_store
 from storage import outbox as outbox_store
 from storage.db import as_utc
@@ -390,21 +390,15 @@ async def broadcast_pressed(
 ) -> None:
     op = callback_data.op
     user_id = callback.from_user.id
-    if op not in OP_STATUSES:
-        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
-        return
-    if not is_facilitator:
-        log.warning(
-            "%s on broadcast %s rejected: user %s is not a facilitator",
-            op,
-            callback_data.broadcast_id,
-            user_id,
-        )
-        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
-        return
-    message = callback.message
-    if not isinstance(message, Message) or message.chat.type != "private":
-        await callback.answer(t.alert("broadcasts/private_only_alert"), show_alert=True)
+    message = await facilitator_press(
+        callback,
+        known=op in OP_STATUSES,
+        is_facilitator=is_facilitator,
+        t=t,
+        private_alert="broadcasts/private_only_alert",
+        subject="broadcast",
+    )
+    if message is None:
         return
     broadcast = await session.get(Broadcast, callback_data.broadcast_id)
     if broadcast is None or broadcast.community_id != community.id:

@@ -39,7 +39,7 @@ from handlers.actions import BSO_BUTTONS_MAX, TypedChoice
 from handlers.asks import form_context
 from handlers.callbacks import RecognitionReview
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
-from handlers.keyboards import drop_buttons
+from handlers.keyboards import drop_buttons, facilitator_press
 from handlers.progress_views import month_label
 from handlers.registration import BsoChoice
 from storage import outbox as outbox_store
@@ -116,21 +116,15 @@ async def review_pressed(
 ) -> None:
     action = callback_data.action
     user_id = callback.from_user.id
-    if action not in REVIEW_ACTIONS:
-        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
-        return
-    if not is_facilitator:
-        log.warning(
-            "%s on recognition post %s rejected: user %s is not a facilitator",
-            action,
-            callback_data.post_id,
-            user_id,
-        )
-        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
-        return
-    message = callback.message
-    if not isinstance(message, Message) or message.chat.type != "private":
-        await callback.answer(t.alert("recognition/private_only"), show_alert=True)
+    message = await facilitator_press(
+        callback,
+        known=action in REVIEW_ACTIONS,
+        is_facilitator=is_facilitator,
+        t=t,
+        private_alert="recognition/private_only",
+        subject="recognition post",
+    )
+    if message is None:
         return
     post = await store.get_post(session, community.id, callback_data.post_id)
     if post is None:

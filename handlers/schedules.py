@@ -47,6 +47,7 @@ from bot.schedule_rules import HolidayCalendar, ScheduleParseError, describe_rul
 from bot.texts import LocalTexts
 from handlers.broadcasts import local_time
 from handlers.callbacks import ScheduleButton
+from handlers.keyboards import facilitator_press
 from storage import schedules as schedule_store
 from storage.models import Community, Schedule
 from storage.normalize import parse_state
@@ -338,16 +339,17 @@ async def schedule_button(
     t: LocalTexts,
     **data: Any,
 ) -> None:
-    if not is_facilitator:
-        await callback.answer(t.alert("common/facilitators_only"), show_alert=True)
-        return
-    message = callback.message
     op, job = callback_data.op, callback_data.job
-    valid = (op in JOB_OPS and job in JOBS) or (op in PLAIN_OPS and not job)
     # The buttons are only ever sent in private chat, so one pressed elsewhere is forged.
-    if not valid or not isinstance(message, Message) or message.chat.type != "private":
-        log.info("invalid schedule button %r from user %s", callback.data, callback.from_user.id)
-        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+    message = await facilitator_press(
+        callback,
+        known=(op in JOB_OPS and job in JOBS) or (op in PLAIN_OPS and not job),
+        is_facilitator=is_facilitator,
+        t=t,
+        private_alert="common/button_unknown",
+        subject="schedule",
+    )
+    if message is None:
         return
     await callback.answer()
     view = screen({**data, "t": t})

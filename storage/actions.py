@@ -75,6 +75,33 @@ async def open_actions(
     ).all()
 
 
+async def open_actions_due(
+    session: AsyncSession,
+    community_id: int,
+    *,
+    on: dt.date | None = None,
+    before: dt.date | None = None,
+) -> Sequence[FollowUpAction]:
+    """Return the actions that still need work and are due `on` a day, or `before` one.
+
+    Exactly one of `on` and `before` is given. The earliest due come first.
+    """
+    if (on is None) == (before is None):
+        raise ValueError("give exactly one of on and before")
+    due = FollowUpAction.due_on == on if on is not None else FollowUpAction.due_on < before
+    return (
+        await session.scalars(
+            select(FollowUpAction)
+            .where(
+                FollowUpAction.community_id == community_id,
+                FollowUpAction.status.in_(OPEN_STATUSES),
+                due,
+            )
+            .order_by(FollowUpAction.due_on, FollowUpAction.id)
+        )
+    ).all()
+
+
 async def all_open_actions(session: AsyncSession, community_id: int) -> Sequence[FollowUpAction]:
     """Return every BSO's actions that still need work, by BSO name, then as `open_actions`."""
     return (

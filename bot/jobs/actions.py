@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.scheduler import JobContext
 from bot.texts import LocalTexts
@@ -37,45 +33,15 @@ async def action_reminders(context: JobContext) -> int:
     today = dt.date.fromisoformat(context.occurrence.period)
     tomorrow = today + dt.timedelta(days=1)
     queued = 0
-    for action in await actions_due_on(context.session, context.community.id, tomorrow):
+    for action in await action_store.open_actions_due(
+        context.session, context.community.id, on=tomorrow
+    ):
         queued += await remind(context, action, kind="due")
-    for action in await overdue_actions(context.session, context.community.id, today):
+    for action in await action_store.open_actions_due(
+        context.session, context.community.id, before=today
+    ):
         queued += await remind(context, action, kind="overdue", today=today)
     return queued
-
-
-async def actions_due_on(
-    session: AsyncSession, community_id: int, day: dt.date
-) -> Sequence[FollowUpAction]:
-    """Return the actions that still need work and are due on `day`."""
-    return (
-        await session.scalars(
-            select(FollowUpAction)
-            .where(
-                FollowUpAction.community_id == community_id,
-                FollowUpAction.status.in_(action_store.OPEN_STATUSES),
-                FollowUpAction.due_on == day,
-            )
-            .order_by(FollowUpAction.id)
-        )
-    ).all()
-
-
-async def overdue_actions(
-    session: AsyncSession, community_id: int, today: dt.date
-) -> Sequence[FollowUpAction]:
-    """Return the actions that still need work and were due before `today`."""
-    return (
-        await session.scalars(
-            select(FollowUpAction)
-            .where(
-                FollowUpAction.community_id == community_id,
-                FollowUpAction.status.in_(action_store.OPEN_STATUSES),
-                FollowUpAction.due_on < today,
-            )
-            .order_by(FollowUpAction.due_on, FollowUpAction.id)
-        )
-    ).all()
 
 
 async def remind(

@@ -45,25 +45,11 @@ async def checkin(context: JobContext) -> int:
     """Queue the check-in prompt to every reachable PoC of each BSO that has not filed."""
     month = report_month(context.occurrence)
     community_id = context.community.id
-    if await progress_store.closed_month(context.session, community_id, month) is not None:
-        log.info("community %s: check-in for %s skipped, the month is closed", community_id, month)
+    if await month_is_closed(context, month):
         return 0
 
-    close = round_close(context)
     pending = await pending_pocs(context.session, community_id, month)
-    queued = 0
-    for person in pending:
-        if not person.private_chat_open:
-            continue
-        t = person_texts(context, person)
-        text = t(
-            "checkins/checkin",
-            name=display_name(person),
-            bso=person.bso.name if person.bso else "",
-            month=month_label(month, t.locale),
-            deadline=local_time(context, close.at) if close is not None else None,
-        )
-        queued += await queue_private(context, person, text, checkin_markup(t, month))
+    queued = await prompt_pending(context, pending, month, "checkins/checkin")
     log.info(
         "community %s: check-in for %s queued for %s of %s PoCs whose BSO has not filed",
         community_id,
@@ -82,35 +68,19 @@ async def reminder(context: JobContext) -> int:
     """
     month = report_month(context.occurrence)
     community_id = context.community.id
-    if await progress_store.closed_month(context.session, community_id, month) is not None:
-        log.info(
-            "community %s: %s for %s skipped, the month is closed",
-            community_id,
-            context.occurrence.job,
-            month,
-        )
+    if await month_is_closed(context, month):
         return 0
 
     close = round_close(context)
-    days_left = days_until(context, close.at) if close is not None else None
-    final = is_final_reminder(context, close)
     pending = await pending_pocs(context.session, community_id, month)
-    queued = 0
-    for person in pending:
-        if not person.private_chat_open:
-            continue
-        t = person_texts(context, person)
-        text = t(
-            "checkins/reminder",
-            name=display_name(person),
-            bso=person.bso.name if person.bso else "",
-            month=month_label(month, t.locale),
-            deadline=local_time(context, close.at) if close is not None else None,
-            days_left=days_left,
-            final=final,
-        )
-        queued += await queue_private(context, person, text, checkin_markup(t, month))
-
+    queued = await prompt_pending(
+        context,
+        pending,
+        month,
+        "checkins/reminder",
+        days_left=days_until(context, close.at) if close is not None else None,
+        final=is_final_reminder(context, close),
+    )
     unreachable = unreachable_bsos(pending)
     if unreachable:
         queued += await tell_unreachable(context, month, unreachable)
@@ -122,6 +92,46 @@ async def reminder(context: JobContext) -> int:
         queued,
         len(unreachable),
     )
+    return queued
+
+
+async def month_is_closed(context: JobContext, month: dt.date) -> bool:
+    """Return whether a facilitator closed `month`, logging that the run sends nothing."""
+    closed = await progress_store.closed_month(context.session, context.community.id, month)
+    if closed is None:
+        return False
+    log.info(
+        "community %s: %s for %s skipped, the month is closed",
+        context.community.id,
+        context.occurrence.job,
+        month,
+    )
+    return True
+
+
+async def prompt_pending(
+    context: JobContext,
+    pending: Sequence[Person],
+    month: dt.date,
+    template: str,
+    **extra: Any,
+) -> int:
+    """Queue `template` with the check-in button to each pending PoC with a private chat."""
+    close = round_close(context)
+    queued = 0
+    for person in pending:
+        if not person.private_chat_open:
+            continue
+        t = person_texts(context, person)
+        text = t(
+            template,
+            name=display_name(person),
+            bso=person.bso.name if person.bso else "",
+            month=month_label(month, t.locale),
+            deadline=local_time(context, close.at) if close is not None else None,
+            **extra,
+        )
+        queued += await queue_private(context, person, text, checkin_markup(t, month))
     return queued
 
 
