@@ -144,3 +144,10 @@ class RecognitionReview(CallbackData, prefix="rc1"):
     # (the next message becomes its text) or skip.
     action: str
     post_id: RowId
+
+
+class RecognitionTemplate(CallbackData, prefix="rt1"):
+    # A facilitator's change to the community's template of the monthly recognition post:
+    # heading or closing (the next message becomes that text), or restore (both back to
+    # the wording of post.html).
+    action: str

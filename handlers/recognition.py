@@ -8,6 +8,10 @@ facilitator's next message as the new text and shows it back with the same butto
 presser and the post's status, because callback data can be forged and another
 facilitator may have decided first.
 
+/recognize template shows the community's heading and closing line of the monthly post,
+which facilitators can change or restore to the wording of post.html. A new heading or
+closing is the facilitator's next message, plain text that post.html escapes.
+
 /recognize is a facilitator's shout-out to a BSO, or a person of it, at any time: a form
 asks for the BSO, an optional name and the reason, and Confirm posts it to the CoP-wide
 groups through the outbox.
@@ -18,12 +22,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -31,16 +37,17 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.config import Settings
 from bot.forms import FieldError, Form, LongText, Option, ShortText
 from bot.forms.engine import Confirmed, FormField
 from bot.outbox import OutboxSender, wake_senders
 from bot.texts import MESSAGE_LIMIT, LocalTexts, Texts, utf16_length
 from handlers.actions import BSO_BUTTONS_MAX, TypedChoice
 from handlers.asks import form_context
-from handlers.callbacks import RecognitionReview
+from handlers.callbacks import RecognitionReview, RecognitionTemplate
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
-from handlers.keyboards import drop_buttons, facilitator_press
-from handlers.progress_views import month_label
+from handlers.keyboards import button, drop_buttons, facilitator_press
+from handlers.progress_views import current_month, month_label
 from handlers.registration import BsoChoice
 from storage import outbox as outbox_store
 from storage import people
@@ -56,10 +63,23 @@ REASON_MIN = 3
 REASON_MAX = 1000
 # The buttons of a preview, in their order.
 REVIEW_ACTIONS = ("post", "edit", "skip")
+# The buttons of /recognize template, in their order.
+TEMPLATE_ACTIONS = ("heading", "closing", "restore")
+# Maximum characters of the community's own heading and closing line, after stripping.
+TEMPLATE_LIMITS = {"heading": 200, "closing": 500}
+# The one placeholder of a heading, which post.html replaces with the month's name.
+MONTH_PLACEHOLDER = "{month}"
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 class RecognitionEdit(StatesGroup):
     # Waiting for the new text of the post in FSM data "post_id".
+    text = State()
+
+
+class TemplateInput(StatesGroup):
+    # Waiting for the new heading or closing, named in FSM data "part", of the
+    # community's recognition post. FSM data "asked_at" is when the question was asked.
     text = State()
 
 
@@ -351,7 +371,12 @@ SHOUTOUT_FLOW = register_flow(
 
 @router.message(Command("recognize"))
 async def recognize(
-    message: Message, state: FSMContext, person: Person, t: LocalTexts, **data: Any
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    **data: Any,
 ) -> None:
     if not data["is_facilitator"]:
         log.info("/recognize of user %s rejected: not a facilitator", person.telegram_id)
@@ -362,6 +387,12 @@ async def recognize(
         return
     community: Community = data["community"]
     session: AsyncSession = data["session"]
+    if (command.args or "").strip().lower() == "template":
+        # A second /recognize template drops an unanswered "Change heading" question.
+        await state.clear()
+        view = template_view(t, data["texts"], community, data["clock"])
+        await message.answer(view, reply_markup=template_keyboard(t))
+        return
     if not await people.list_bsos(session, community.id):
         await message.reply(t("recognition/no_bsos"))
         return
@@ -434,3 +465,196 @@ async def edited_text(
     for text, markup in review_messages(t, post, note):
         keyboard = InlineKeyboardMarkup.model_validate(markup) if markup else None
         await message.answer(text, reply_markup=keyboard)
+
+
+# --- The post's template --------------------------------------------------------------------
+
+
+def template_keyboard(t: LocalTexts) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    t.label("recognition", f"template_{action}"), RecognitionTemplate(action=action)
+                )
+            ]
+            for action in TEMPLATE_ACTIONS
+        ]
+    )
+
+
+def template_view(t: LocalTexts, texts: Texts, community: Community, clock: Clock) -> Markup:
+    """Render the community's heading and closing, and a sample of how they look in a post.
+
+    The sample is post.html rendered for the current month with nothing to recognise,
+    which leaves only the heading and the closing line, in the community's default
+    language as the post goes out.
+    """
+    month = current_month(clock, community)
+    sample = texts.bind(None)(
+        "recognition/post",
+        community_name=community.name,
+        month=month_label(month, texts.locale_for(None)),
+        report_month=month_label(month, texts.locale_for(None)),
+        r=store.MonthRecognition(month=month, report_month=month),
+        limit=1,
+        heading=community.recognition_heading,
+        closing=community.recognition_closing,
+    )
+    return t(
+        "recognition/template",
+        heading=community.recognition_heading,
+        closing=community.recognition_closing,
+        sample=sample,
+    )
+
+
+def template_error(part: str, text: str) -> tuple[str, dict[str, Any]] | None:
+    """Return the error code and parameters of a typed heading or closing, or None when it is valid.
+
+    `text` is already stripped. Any `{...}` other than MONTH_PLACEHOLDER in a heading,
+    and any at all in a closing, is rejected, so a typo such as `{Month}` is not posted
+    as it is.
+    """
+    limit = TEMPLATE_LIMITS[part]
+    if not text:
+        return "empty", {"limit": limit}
+    if len(text) > limit:
+        return "too_long", {"limit": limit, "length": len(text)}
+    for found in PLACEHOLDER.findall(text):
+        if part != "heading" or found != MONTH_PLACEHOLDER:
+            return "placeholder", {"found": found}
+    return None
+
+
+@router.callback_query(RecognitionTemplate.filter())
+async def template_pressed(
+    callback: CallbackQuery,
+    callback_data: RecognitionTemplate,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    state: FSMContext,
+    t: LocalTexts,
+    texts: Texts,
+    clock: Clock,
+) -> None:
+    action = callback_data.action
+    message = await facilitator_press(
+        callback,
+        known=action in TEMPLATE_ACTIONS,
+        is_facilitator=is_facilitator,
+        t=t,
+        private_alert="recognition/private_only",
+        subject="recognition template",
+    )
+    if message is None:
+        return
+    await callback.answer()
+    if action == "restore":
+        if await state.get_state() == TemplateInput.text.state:
+            await state.clear()
+        community.recognition_heading = None
+        community.recognition_closing = None
+        await session.commit()
+        log.info(
+            "recognition template of community %s restored by user %s",
+            community.id,
+            callback.from_user.id,
+        )
+        view = template_view(t, texts, community, clock)
+        await message.answer(
+            t("recognition/template_restored", view=view), reply_markup=template_keyboard(t)
+        )
+        return
+
+    await state.set_state(TemplateInput.text)
+    await state.set_data({"part": action, "asked_at": clock.now().isoformat()})
+    current = getattr(community, f"recognition_{action}")
+    await message.answer(
+        t(
+            "recognition/template_ask",
+            part=action,
+            current=current,
+            limit=TEMPLATE_LIMITS[action],
+            placeholder=MONTH_PLACEHOLDER,
+        )
+    )
+
+
+@router.message(TemplateInput.text, F.chat.type == "private")
+async def template_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+    texts: Texts,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """Store the facilitator's next message as the community's heading or closing.
+
+    The text is stored as typed (`message.text`, without Telegram's formatting), and
+    post.html escapes it, so `<b>` in it is shown as typed rather than as markup.
+    """
+    if message.text is not None and message.text.startswith("/"):
+        # Other commands pass on to their handlers; /cancel ends the question.
+        raise SkipHandler()
+    if not is_facilitator:
+        log.info(
+            "recognition template input of user %s rejected: not a facilitator", message.chat.id
+        )
+        await state.clear()
+        await message.answer(t("common/facilitators_only"))
+        return
+    stored = await state.get_data()
+    part = stored.get("part")
+    asked_at = stored.get("asked_at")
+    if (
+        part not in ("heading", "closing")
+        or not isinstance(asked_at, str)
+        or clock.now() - dt.datetime.fromisoformat(asked_at)
+        > dt.timedelta(hours=settings.form_ttl_hours)
+    ):
+        log.info("recognition template question of user %s expired", message.chat.id)
+        await state.clear()
+        await message.answer(t("recognition/template_expired"))
+        return
+    if message.text is None:
+        await message.answer(t("recognition/template_text_only", part=part))
+        return
+
+    text = message.text.strip()
+    error = template_error(part, text)
+    if error is not None:
+        code, params = error
+        log.info(
+            "recognition %s of community %s rejected (%s) from user %s",
+            part,
+            community.id,
+            code,
+            message.chat.id,
+        )
+        await message.answer(
+            t(
+                "recognition/template_invalid",
+                part=part,
+                error=code,
+                placeholder=MONTH_PLACEHOLDER,
+                **params,
+            )
+        )
+        return
+
+    setattr(community, f"recognition_{part}", text)
+    await session.commit()
+    await state.clear()
+    log.info(
+        "recognition %s of community %s changed by user %s", part, community.id, message.chat.id
+    )
+    view = template_view(t, texts, community, clock)
+    await message.answer(
+        t("recognition/template_saved", part=part, view=view), reply_markup=template_keyboard(t)
+    )

@@ -54,6 +54,11 @@ class Community(TimestampMixin, Base):
     # The Indian state whose public holidays, with the national ones, move scheduled runs;
     # None counts the national holidays only.
     state: Mapped[str | None] = mapped_column(String(64))
+    # The facilitators' own heading and closing line of the monthly recognition post, as
+    # typed (plain text). The heading may contain "{month}". None uses the wording of
+    # prompts/<locale>/recognition/post.html.
+    recognition_heading: Mapped[str | None] = mapped_column(Text)
+    recognition_closing: Mapped[str | None] = mapped_column(Text)
 
 
 class Bso(TimestampMixin, Base):

@@ -26,7 +26,7 @@ from handlers.progress_views import month_label
 from handlers.recognition import review_messages
 from storage import outbox as outbox_store
 from storage import recognition as store
-from storage.models import Person, RecognitionPost
+from storage.models import Community, Person, RecognitionPost
 from storage.progress import add_months
 
 log = logging.getLogger(__name__)
@@ -55,20 +55,23 @@ def report_month(context: JobContext) -> dt.date:
     return month
 
 
-def render_post(t: LocalTexts, community_name: str, recognition: store.MonthRecognition) -> str:
+def render_post(t: LocalTexts, community: Community, recognition: store.MonthRecognition) -> str:
     """Render the post with as many entries per section as fit one message.
 
+    The community's own heading and closing line, when set, replace the template's.
     The HTML is measured, which is at least as long as the text Telegram counts.
     """
     text = ""
     for limit in LIST_LIMITS:
         text = t(
             "recognition/post",
-            community_name=community_name,
+            community_name=community.name,
             month=month_label(recognition.month, t.locale),
             report_month=month_label(recognition.report_month, t.locale),
             r=recognition,
             limit=limit,
+            heading=community.recognition_heading,
+            closing=community.recognition_closing,
         )
         if utf16_length(text) <= MESSAGE_LIMIT:
             break
@@ -90,7 +93,7 @@ async def build_draft(context: JobContext) -> RecognitionPost | None:
     if recognition.empty:
         return None
     # The post is for the groups, so it is in the community's default language.
-    text = render_post(context.texts.bind(None), community.name, recognition)
+    text = render_post(context.texts.bind(None), community, recognition)
     post = RecognitionPost(
         community_id=community.id,
         month=month,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from asks_steps import alert, cop_group, load_theme, press
+from asks_steps import alert, approved_poc, cop_group, load_theme, press
 from e2e_helpers import label, render, say, tap
 from schedule_steps import india, run_at, start_schedules_at
 from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage, SandboxChat
-from handlers.callbacks import RecognitionReview
+from handlers.callbacks import RecognitionReview, RecognitionTemplate
 from storage.models import Bso, Community, Contribution, ProgressReport, RecognitionPost
 
 START = india(2031, 4, 30, 12, 0)
@@ -290,3 +290,142 @@ async def test_recognize_without_group(harness: SandboxHarness) -> None:
     reply = await say(harness, harness.facilitator, "/recognize")
 
     assert reply.text == render("recognition/no_groups")
+
+
+# --- /recognize template ------------------------------------------------------------------
+
+
+async def load_community(harness: SandboxHarness) -> Community:
+    assert harness.app is not None
+    async with harness.app.sessionmaker() as session:
+        community = await session.scalar(select(Community).order_by(Community.id))
+    assert community is not None
+    return community
+
+
+def invalid(part: str, error: str, **params: object) -> str:
+    """Render the rejection of a typed heading or closing as the chat shows it."""
+    return alert(
+        "recognition/template_invalid", part=part, error=error, placeholder="{month}", **params
+    )
+
+
+async def test_template_used_by_preview_and_post(harness: SandboxHarness) -> None:
+    group = await setting(harness)
+    facilitator = harness.facilitator
+
+    view = await say(harness, facilitator, "/recognize template")
+    assert "Heading: the default" in (view.text or "")
+    assert "Closing line: the default" in (view.text or "")
+    assert HEADING in (view.text or "")
+    assert view.button_texts() == [
+        label("recognition", "template_heading"),
+        label("recognition", "template_closing"),
+        label("recognition", "template_restore"),
+    ]
+
+    asked = await tap(harness, facilitator, label("recognition", "template_heading"))
+    assert asked.text == alert(
+        "recognition/template_ask", part="heading", current=None, limit=200, placeholder="{month}"
+    )
+    saved = await say(harness, facilitator, "  Stars of {month} <b>&</b> friends  ")
+    assert "The heading is saved" in (saved.text or "")
+    assert "🏆 Stars of Apr 2031 <b>&</b> friends" in (saved.text or "")
+    assert "Thank you all for learning" in (saved.text or "")
+    await tap(harness, facilitator, label("recognition", "template_closing"))
+    saved = await say(harness, facilitator, "See you at the April meetup!")
+    assert "The closing line is saved" in (saved.text or "")
+    assert "Thank you all for learning" not in (saved.text or "")
+    community = await load_community(harness)
+    assert community.recognition_heading == "Stars of {month} <b>&</b> friends"
+    assert community.recognition_closing == "See you at the April meetup!"
+
+    preview = await preview_at_its_time(harness)
+    text = preview.text or ""
+    assert "🏆 Stars of Apr 2031 <b>&</b> friends\n" in text
+    assert HEADING not in text
+    assert text.endswith("(PRADAN): first buyer linkage\n\nSee you at the April meetup!")
+    await run_at(harness, POST_AT)
+    await run_at(harness, POST_AT + dt.timedelta(hours=1))
+    posted = [
+        message
+        for message in harness.server.bot_messages(group)
+        if "Stars of Apr 2031" in (message.text or "")
+    ]
+    assert len(posted) == 1
+    assert (posted[0].text or "").startswith("🏆 Stars of Apr 2031 <b>&</b> friends\n\n")
+    assert (posted[0].text or "").endswith("\n\nSee you at the April meetup!")
+
+    restored = await tap(harness, facilitator, label("recognition", "template_restore"))
+    assert "The default heading and closing line are back" in (restored.text or "")
+    assert HEADING in (restored.text or "")
+    assert "Thank you all for learning from and helping one another. 🙏" in (restored.text or "")
+    community = await load_community(harness)
+    assert community.recognition_heading is None
+    assert community.recognition_closing is None
+
+
+async def test_template_rejected_for_poc(harness: SandboxHarness) -> None:
+    await setting(harness)
+    await say(harness, harness.facilitator, "/recognize template")
+    await tap(harness, harness.facilitator, label("recognition", "template_heading"))
+    await say(harness, harness.facilitator, "Stars of {month}")
+    poc = await approved_poc(harness, "ravi")
+
+    reply = await say(harness, poc, "/recognize template")
+    assert reply.text == render("common/facilitators_only")
+    for action in ("heading", "closing", "restore"):
+        data = RecognitionTemplate(action=action).pack()
+        answer = await press(harness, poc, reply, data)
+        assert answer is not None
+        assert answer["text"] == alert("common/facilitators_only")
+    await say(harness, poc, "Forged heading")
+
+    community = await load_community(harness)
+    assert community.recognition_heading == "Stars of {month}"
+    assert community.recognition_closing is None
+
+
+async def test_template_unknown_button_rejected(harness: SandboxHarness) -> None:
+    await setting(harness)
+    view = await say(harness, harness.facilitator, "/recognize template")
+
+    answer = await press(
+        harness, harness.facilitator, view, RecognitionTemplate(action="drop").pack()
+    )
+
+    assert answer is not None
+    assert answer["text"] == alert("common/button_unknown")
+
+
+async def test_template_invalid_input_not_saved(harness: SandboxHarness) -> None:
+    await setting(harness)
+    facilitator = harness.facilitator
+    await say(harness, facilitator, "/recognize template")
+
+    await tap(harness, facilitator, label("recognition", "template_heading"))
+    reply = await say(harness, facilitator, "H" * 201)
+    assert reply.text == invalid("heading", "too_long", limit=200, length=201)
+    reply = await say(harness, facilitator, "   ")
+    assert reply.text == invalid("heading", "empty", limit=200)
+    reply = await say(harness, facilitator, "Stars of {year}")
+    assert reply.text == invalid("heading", "placeholder", found="{year}")
+    reply = await say(harness, facilitator, "/cancel")
+    assert reply.text == render("common/cancelled")
+    await say(harness, facilitator, "Stars of {month}")
+    community = await load_community(harness)
+    assert community.recognition_heading is None
+
+    await tap(harness, facilitator, label("recognition", "template_closing"))
+    reply = await say(harness, facilitator, "C" * 501)
+    assert reply.text == invalid("closing", "too_long", limit=500, length=501)
+    reply = await say(harness, facilitator, "See you after {month}")
+    assert reply.text == invalid("closing", "placeholder", found="{month}")
+    community = await load_community(harness)
+    assert community.recognition_closing is None
+
+    saved = await say(harness, facilitator, "C" * 500)
+    assert "The closing line is saved" in (saved.text or "")
+    community = await load_community(harness)
+    assert community.recognition_closing == "C" * 500
+    assert community.recognition_heading is None

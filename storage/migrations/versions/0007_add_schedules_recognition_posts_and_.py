@@ -69,11 +69,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("state", sa.String(length=64), nullable=True))
-
+        batch_op.add_column(sa.Column("recognition_heading", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("recognition_closing", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("communities", schema=None) as batch_op:
+        batch_op.drop_column("recognition_closing")
+        batch_op.drop_column("recognition_heading")
         batch_op.drop_column("state")
 
     op.drop_table("schedules")
