@@ -6,22 +6,29 @@ due, /schedule for the next one. A run is an `Occurrence` with a period key; the
 
 Periods:
 - the check-in, its reminders and its close share the month they ask about, "2026-11".
-  A check-in in the first half of a month asks about the month before, one in the
-  second half about its own month, so "first Monday" collects the month that ended;
-- the recognition post and its preview: the month the post runs in;
+  A rule that can fall before the 22nd of a month (the first Monday, day 5) asks about
+  the month before, and one that always falls late (the last working day, day 25)
+  about its own month; see `asks_about_own_month`. The recognition post picks the
+  month it recognises the same way;
 - the digest and the action reminders: the local date of the run, "2026-12-04".
+
+The reminders and the close of a round count from the check-in that ran, as recorded in
+`job_runs`, so changing the check-in's rule mid-round keeps the round going, and no
+reminder goes out for a check-in that never ran. Rounds still to come count from the
+check-ins the rule predicts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.schedule_rules import HolidayCalendar, next_run
+from bot.schedule_rules import LAST, HolidayCalendar, RuleKind, ScheduleRule, next_run
+from storage import jobs as job_store
 from storage.db import as_utc
 from storage.models import Community, Schedule
 from storage.schedules import JOBS, RuleShape, calendar_rule, ensure_schedules, parse_stored
@@ -36,8 +43,8 @@ REMINDER_USEFUL = dt.timedelta(days=3)
 CLOSE_USEFUL = dt.timedelta(days=7)
 RECOGNITION_USEFUL = dt.timedelta(days=3)
 DIGEST_USEFUL = dt.timedelta(days=2)
-# A report month asked about by a check-in on or before this day is the month before.
-LAST_DAY_FOR_PREVIOUS_MONTH = 15
+# A monthly rule whose runs never fall before this day of the month is about its own month.
+OWN_MONTH_FROM_DAY = 22
 # How far back the scheduler looks for a due run: two months cover a monthly check-in and
 # a close up to 27 days after it.
 LOOKBACK = dt.timedelta(days=70)
@@ -60,6 +67,17 @@ class ScheduleState:
 
 
 @dataclass(frozen=True)
+class CheckinRun:
+    """A check-in that ran: its round's reminders and close count from it."""
+
+    period: str
+    month: dt.date
+    # When it was due, and when it actually ran (later for a catch-up).
+    due_at: dt.datetime
+    started_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class Occurrence:
     job: str
     period: str
@@ -79,12 +97,30 @@ class Occurrence:
         return now - self.at > CATCH_UP_AFTER
 
 
-def report_month(local_day: dt.date) -> dt.date:
-    """The month a check-in on `local_day` asks about (see the module docstring)."""
+def asks_about_own_month(rule: ScheduleRule) -> bool:
+    """Return whether a monthly run by `rule` is about its own month, not the month before.
+
+    Only rules whose runs always fall on or after OWN_MONTH_FROM_DAY are: the fourth or
+    last weekday, day 22 to 31, and the last (working) day. Deciding by the rule rather
+    than by each run's date keeps every month asked about once: "third Monday" falls on
+    the 15th to 21st, and would otherwise ask about August on 18 August and again on
+    15 September.
+    """
+    if rule.kind in (RuleKind.LAST_DAY, RuleKind.LAST_WORKING_DAY):
+        return True
+    if rule.kind is RuleKind.NTH_WEEKDAY:
+        return rule.ordinal in (4, LAST)
+    if rule.kind is RuleKind.MONTH_DAY:
+        return rule.day is not None and rule.day >= OWN_MONTH_FROM_DAY
+    return False
+
+
+def report_month(rule: ScheduleRule, local_day: dt.date) -> dt.date:
+    """Return the month that a monthly run by `rule` on `local_day` is about."""
     first = local_day.replace(day=1)
-    if local_day.day <= LAST_DAY_FOR_PREVIOUS_MONTH:
-        return (first - dt.timedelta(days=1)).replace(day=1)
-    return first
+    if asks_about_own_month(rule):
+        return first
+    return (first - dt.timedelta(days=1)).replace(day=1)
 
 
 def month_period(month: dt.date) -> str:
@@ -99,11 +135,32 @@ class Plan:
         schedules: Mapping[str, ScheduleState],
         timezone: str,
         holidays: HolidayCalendar,
+        *,
+        checkin_runs: Sequence[CheckinRun] | None = None,
+        runs_read_at: dt.datetime | None = None,
     ) -> None:
+        """Plan from `schedules`; with `checkin_runs`, rounds count from the check-ins that ran.
+
+        `checkin_runs` are the check-ins done as read at `runs_read_at`; check-ins after
+        that moment are predicted from the rule. Without them, every round counts from
+        the check-in the rule predicts.
+        """
         self.schedules = schedules
         self.timezone = timezone
         self.zone = ZoneInfo(timezone)
         self.holidays = holidays
+        self.checkin_runs = list(checkin_runs) if checkin_runs is not None else None
+        self.runs_read_at = runs_read_at
+
+    def add_checkin_run(self, run: CheckinRun) -> None:
+        """Count a check-in that has just run, so its round's runs follow it."""
+        if self.checkin_runs is not None:
+            self.checkin_runs.append(run)
+
+    def remove_checkin_run(self, run: CheckinRun) -> None:
+        """Forget a check-in added with add_checkin_run whose run failed."""
+        if self.checkin_runs is not None and run in self.checkin_runs:
+            self.checkin_runs.remove(run)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -181,12 +238,12 @@ class Plan:
     ) -> Occurrence:
         day = nominal.date()
         if job == "checkin":
-            month = report_month(day)
+            month = report_month(self._rule(job), day)
             close = None if self._paused("close") else self._relative("close", at)
             stale_at = close.at if close is not None else at + CHECKIN_USEFUL
             return Occurrence(job, month_period(month), at, moved_from, month, stale_at)
         if job == "recognition":
-            month = day.replace(day=1)
+            month = report_month(self._rule(job), day)
             stale_at = at + RECOGNITION_USEFUL
             return Occurrence(job, month_period(month), at, moved_from, month, stale_at)
         return Occurrence(job, day.isoformat(), at, moved_from, None, at + DIGEST_USEFUL)
@@ -194,23 +251,39 @@ class Plan:
     def _after_checkin(
         self, job: str, start: dt.datetime, end: dt.datetime, ignore_pause: bool
     ) -> Iterator[Occurrence]:
-        # Check-ins up to 28 days before `start` may have runs after it.
-        for checkin in self.occurrences(
-            "checkin", start - dt.timedelta(days=28), end, ignore_pause
-        ):
-            occurrence = self._relative(job, checkin.at)
-            if occurrence is None:
+        for checkin in self.round_starts(start, end, ignore_pause):
+            relative = self._relative(job, checkin.due_at)
+            if relative is None or not start < relative.at <= end:
                 continue
-            occurrence = Occurrence(
-                job,
-                checkin.period,
-                occurrence.at,
-                occurrence.moved_from,
-                checkin.month,
-                occurrence.stale_at,
+            stale_at = relative.stale_at
+            if job != "close" and checkin.started_at >= relative.at:
+                # The check-in itself went out late, after this reminder's time: a
+                # reminder now would only repeat it.
+                stale_at = relative.at
+            yield Occurrence(
+                job, checkin.period, relative.at, relative.moved_from, checkin.month, stale_at
             )
-            if start < occurrence.at <= end:
-                yield occurrence
+
+    def round_starts(
+        self, start: dt.datetime, end: dt.datetime, ignore_pause: bool
+    ) -> list[CheckinRun]:
+        """The check-ins whose rounds may have runs from `start` to `end`, in time order."""
+        # A round's last run comes at most MAX_DAYS_AFTER days (plus holiday moves) after
+        # its check-in.
+        earliest = start - dt.timedelta(days=35)
+        predicted = [
+            CheckinRun(c.period, c.month, c.at, c.at)
+            for c in self.occurrences("checkin", earliest, end, ignore_pause)
+            if c.month is not None
+        ]
+        if self.checkin_runs is None or self.runs_read_at is None:
+            return predicted
+        ran = [run for run in self.checkin_runs if earliest < run.due_at <= end]
+        periods = {run.period for run in ran}
+        upcoming = [
+            run for run in predicted if run.due_at > self.runs_read_at and run.period not in periods
+        ]
+        return sorted(ran + upcoming, key=lambda run: run.due_at)
 
     def _relative(self, job: str, checkin_at: dt.datetime) -> Occurrence | None:
         """The run of an after-check-in job for the check-in at `checkin_at`; period unset."""
@@ -254,17 +327,27 @@ class Plan:
 
     # -- schedule state --------------------------------------------------------------------
 
+    def _rule(self, job: str) -> ScheduleRule:
+        return calendar_rule(parse_stored(job, self.schedules[job].rule))
+
     def _paused(self, job: str) -> bool:
         state = self.schedules[job]
         if job in AFTER_CHECKIN_JOBS:
             return state.paused or self.schedules["checkin"].paused
         return state.paused
 
+    def round_end(self, checkin: CheckinRun) -> dt.datetime:
+        """When the round of `checkin` ends: at its close, or CHECKIN_USEFUL after it."""
+        close = None if self._paused("close") else self._relative("close", checkin.due_at)
+        return close.at if close is not None else checkin.due_at + CHECKIN_USEFUL
+
     def _since(self, job: str) -> dt.datetime:
         if job == RECOGNITION_PREVIEW:
             return self.schedules["recognition"].since
         since = self.schedules[job].since
-        if job in AFTER_CHECKIN_JOBS:
+        if job in AFTER_CHECKIN_JOBS and self.checkin_runs is None:
+            # Predicted rounds start with the check-in's rule. Recorded rounds go on
+            # whatever happened to that rule since their check-in ran.
             since = max(since, self.schedules["checkin"].since)
         return since
 
@@ -278,20 +361,45 @@ async def load_plan(
         job: ScheduleState(row.rule, row.paused, as_utc(row.updated_at))
         for job, row in rows.items()
     }
-    return rows, Plan(states, community.timezone, HolidayCalendar(community.state))
+    runs = await job_store.done_runs(
+        session, job="checkin", community_id=community.id, since=now - LOOKBACK - LOOKBACK
+    )
+    checkin_runs = []
+    for run in runs:
+        month = period_month(run.period)
+        if month is None:
+            continue
+        started_at = as_utc(run.started_at)
+        due_at = as_utc(run.due_at) if run.due_at is not None else started_at
+        checkin_runs.append(CheckinRun(run.period, month, due_at, started_at))
+    plan = Plan(
+        states,
+        community.timezone,
+        HolidayCalendar(community.state),
+        checkin_runs=checkin_runs,
+        runs_read_at=now,
+    )
+    return rows, plan
+
+
+def period_month(period: str) -> dt.date | None:
+    """Read a month period, "2026-11"; None for any other text."""
+    try:
+        return dt.datetime.strptime(period, "%Y-%m").date()
+    except ValueError:
+        return None
 
 
 def round_month(plan: Plan, now: dt.datetime) -> dt.date:
     """Return the month the check-in round open at `now` asks about.
 
     That is the month of the latest check-in until the round closes (its close, or
-    CHECKIN_USEFUL when the close is off). Between rounds it is the month a check-in
-    today would ask about.
+    CHECKIN_USEFUL when the close is off). Between rounds it is the current month.
     """
-    latest = plan.latest_due("checkin", now)
-    if latest is not None and latest.month is not None and not latest.is_stale(now):
-        return latest.month
-    return report_month(now.astimezone(plan.zone).date())
+    started = [run for run in plan.round_starts(now - LOOKBACK, now, False) if run.due_at <= now]
+    if started and now < plan.round_end(started[-1]):
+        return started[-1].month
+    return now.astimezone(plan.zone).date().replace(day=1)
 
 
 def _local(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:

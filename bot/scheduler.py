@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.outbox import OutboxSender, wake_senders
-from bot.schedule_plan import PLANNED_JOBS, Occurrence, Plan, load_plan
+from bot.schedule_plan import PLANNED_JOBS, CheckinRun, Occurrence, Plan, load_plan
 from bot.texts import Texts
 from storage import jobs as job_store
 from storage.leases import (
@@ -189,11 +189,14 @@ class Scheduler:
             )
         if done is not None:
             return
+        started: CheckinRun | None = None
         try:
             async with self.sessionmaker.begin() as session:
                 run = await self._claim(session, community_id, occurrence, now)
                 if run is None:
                     return
+                # In UTC, because SQLite keeps the time without its offset.
+                run.due_at = occurrence.at.astimezone(dt.UTC)
                 if occurrence.is_stale(now):
                     log.info(
                         "community %s: %s for %s skipped, too stale: due %s, useful until %s",
@@ -228,11 +231,17 @@ class Scheduler:
                     plan=plan,
                     bot_username=self.bot_username,
                 )
+                if occurrence.job == "checkin" and occurrence.month is not None:
+                    # The round's reminders and close, later in this pass too, follow it.
+                    started = CheckinRun(occurrence.period, occurrence.month, occurrence.at, now)
+                    plan.add_checkin_run(started)
                 queued = await self.jobs[occurrence.job](context)
                 await job_store.finish_run(
                     session, run, outcome="done", detail=f"{queued} messages queued", now=now
                 )
         except Exception as error:
+            if started is not None:
+                plan.remove_checkin_run(started)
             log.exception(
                 "community %s: %s for %s failed", community_id, occurrence.job, occurrence.period
             )

@@ -94,3 +94,20 @@ async def last_run(session: AsyncSession, *, job: str, community_id: int) -> Job
         .order_by(JobRun.started_at.desc(), JobRun.id.desc())
         .limit(1)
     )
+
+
+async def done_runs(
+    session: AsyncSession, *, job: str, community_id: int, since: dt.datetime
+) -> list[JobRun]:
+    """Return the job's runs that were done and started at or after `since`, oldest first."""
+    result = await session.scalars(
+        select(JobRun)
+        .where(
+            JobRun.job == job,
+            JobRun.community_id == community_id,
+            JobRun.outcome == "done",
+            JobRun.started_at >= since,
+        )
+        .order_by(JobRun.started_at, JobRun.id)
+    )
+    return list(result)

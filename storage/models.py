@@ -542,6 +542,8 @@ class JobRun(Base):
     # The period the run covers, such as "2026-12", "2026-W49" or "webinar:12:day".
     period: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[dt.datetime]
+    # When the schedule said the run was due; None for runs that no schedule times.
+    due_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     # running, done, skipped or failed
     outcome: Mapped[str] = mapped_column(String(16), default="running")

@@ -62,7 +62,7 @@ async def test_runs_too_stale_after_a_long_outage_are_skipped(
     await start_schedules_at(harness, india(2031, 3, 1, 9))
     await harness.stop_bot()
 
-    # Back a day after the close: the check-in and its reminders are of no use any more.
+    # Back a day after the close: the check-in is of no use any more.
     harness.clock.set(india(2031, 3, 14, 11))
     with caplog.at_level(logging.INFO, logger="bot.scheduler"):
         await harness.start_bot()
@@ -70,13 +70,38 @@ async def test_runs_too_stale_after_a_long_outage_are_skipped(
     assert checkin_prompts(harness) == Counter()
     runs = await job_runs(harness)
     assert runs[("checkin", "2031-02")] == "skipped"
-    assert runs[("reminder_1", "2031-02")] == "skipped"
-    assert runs[("reminder_2", "2031-02")] == "skipped"
-    # The close summary is still worth having, a day late.
-    assert runs[("close", "2031-02")] == "done"
+    # A round whose check-in never went out has no reminders and no close.
+    for job in ("reminder_1", "reminder_2", "close"):
+        assert (job, "2031-02") not in runs
     stale_lines = [
         r.getMessage()
         for r in caplog.records
         if "too stale" in r.getMessage() and "for 2031-02" in r.getMessage()
     ]
-    assert len(stale_lines) == 3
+    assert stale_lines == [
+        "community 1: checkin for 2031-02 skipped, too stale: due 2031-03-03T10:00:00+05:30,"
+        " useful until 2031-03-13T10:00:00+05:30"
+    ]
+
+
+async def test_late_checkin_is_not_followed_by_its_missed_reminders(
+    harness: SandboxHarness,
+) -> None:
+    pocs = await add_bsos_with_pocs(harness, BSOS)
+    await start_schedules_at(harness, india(2031, 3, 1, 9))
+    await harness.stop_bot()
+
+    # Back half an hour before the close: the check-in goes out, and the reminders it
+    # missed would only repeat it.
+    harness.clock.set(india(2031, 3, 13, 9, 30))
+    await harness.start_bot()
+    await harness.settle()
+    assert checkin_prompts(harness) == Counter({chat_id: 1 for chat_id in pocs})
+    runs = await job_runs(harness)
+    assert runs[("checkin", "2031-02")] == "done"
+    assert runs[("reminder_2", "2031-02")] == "skipped"
+    assert ("reminder_1", "2031-02") not in runs or runs[("reminder_1", "2031-02")] == "skipped"
+
+    # The close still comes at its time.
+    await run_at(harness, india(2031, 3, 13, 10, 1))
+    assert (await job_runs(harness))[("close", "2031-02")] == "done"

@@ -10,12 +10,14 @@ import pytest
 from bot.schedule_plan import (
     PLANNED_JOBS,
     PREVIEW_LEAD,
+    CheckinRun,
     Plan,
     ScheduleState,
+    asks_about_own_month,
     report_month,
     round_month,
 )
-from bot.schedule_rules import HolidayCalendar
+from bot.schedule_rules import HolidayCalendar, parse_rule
 from storage.schedules import JOB_SPECS
 
 INDIA = ZoneInfo("Asia/Kolkata")
@@ -36,11 +38,31 @@ def plan(state: str | None = None, since: dt.datetime = SINCE, **rules: str) -> 
     return Plan(schedules, "Asia/Kolkata", HolidayCalendar(state))
 
 
-def test_report_month_is_the_month_before_in_the_first_half() -> None:
-    assert report_month(dt.date(2031, 3, 3)) == dt.date(2031, 2, 1)
-    assert report_month(dt.date(2031, 3, 15)) == dt.date(2031, 2, 1)
-    assert report_month(dt.date(2031, 3, 16)) == dt.date(2031, 3, 1)
-    assert report_month(dt.date(2031, 1, 6)) == dt.date(2030, 12, 1)
+@pytest.mark.parametrize(
+    ("rule", "own_month"),
+    [
+        ("first monday 10:00", False),
+        ("third monday 10:00", False),
+        ("fourth monday 10:00", True),
+        ("last friday 10:00", True),
+        ("day 21 10:00", False),
+        ("day 22 10:00", True),
+        ("last day 10:00", True),
+        ("last working day 17:00", True),
+    ],
+)
+def test_report_month_by_rule(rule: str, own_month: bool) -> None:
+    parsed = parse_rule(rule)
+    assert asks_about_own_month(parsed) is own_month
+    expected = dt.date(2031, 3, 1) if own_month else dt.date(2031, 2, 1)
+    assert report_month(parsed, dt.date(2031, 3, 28)) == expected
+
+
+def test_third_monday_asks_each_month_once() -> None:
+    # The third Monday falls on the 15th to the 21st: every month is still asked once.
+    runs = plan(checkin="third monday 10:00")
+    checkins = list(runs.occurrences("checkin", india(2031, 7, 1), india(2031, 10, 31)))
+    assert [o.period for o in checkins] == ["2031-06", "2031-07", "2031-08", "2031-09"]
 
 
 def test_default_cycle_of_a_month_with_five_mondays() -> None:
@@ -237,7 +259,75 @@ def test_latest_due_never_in_the_future(job: str) -> None:
 def test_round_month_stays_until_the_close() -> None:
     # A check-in on the 14th asks about the month before; its round runs to the 24th.
     runs = plan(checkin="day 14 10:00")
-    assert round_month(runs, india(2031, 3, 13)) == dt.date(2031, 2, 1)
     assert round_month(runs, india(2031, 3, 17, 12)) == dt.date(2031, 2, 1)
-    # After the close, between rounds, a check-in that day would ask about March.
+    # Between rounds it is the current month.
+    assert round_month(runs, india(2031, 3, 13)) == dt.date(2031, 3, 1)
     assert round_month(runs, india(2031, 3, 25)) == dt.date(2031, 3, 1)
+
+
+def anchored(
+    runs: list[CheckinRun], read_at: dt.datetime, since: dt.datetime = SINCE, **rules: str
+) -> Plan:
+    """A plan whose rounds count from the check-ins in `runs`, as read at `read_at`."""
+    base = plan(since=since, **rules)
+    return Plan(
+        base.schedules,
+        "Asia/Kolkata",
+        HolidayCalendar(),
+        checkin_runs=runs,
+        runs_read_at=read_at,
+    )
+
+
+FEBRUARY_ROUND = CheckinRun(
+    "2031-02", dt.date(2031, 2, 1), india(2031, 3, 3, 10), india(2031, 3, 3, 10)
+)
+
+
+def test_round_goes_on_after_the_checkin_rule_changed() -> None:
+    # The check-in moved to the 20th a day after February's round began.
+    changed = india(2031, 3, 4, 12)
+    schedules = plan().schedules
+    states = dict(schedules)
+    states["checkin"] = ScheduleState("day 20 10:00", False, changed)
+    runs = Plan(
+        states,
+        "Asia/Kolkata",
+        HolidayCalendar(),
+        checkin_runs=[FEBRUARY_ROUND],
+        runs_read_at=changed,
+    )
+    reminder = runs.latest_due("reminder_1", india(2031, 3, 6, 10, 1))
+    close = runs.next_due("close", india(2031, 3, 6, 10, 1))
+    assert reminder is not None
+    assert reminder.period == "2031-02"
+    assert reminder.at == india(2031, 3, 6, 10)
+    assert close is not None
+    assert close.at == india(2031, 3, 13, 10)
+    assert close.period == "2031-02"
+
+
+def test_no_reminder_for_a_checkin_that_never_ran() -> None:
+    runs = anchored([], india(2031, 2, 3, 9), checkin="day 31 10:00")
+    # The rule puts a check-in on 31 January, before the schedule said so; it never ran.
+    assert runs.latest_due("reminder_1", india(2031, 2, 3, 10, 1)) is None
+    assert runs.latest_due("close", india(2031, 2, 10, 10, 1)) is None
+    # The next round, still to come, is predicted from the rule.
+    upcoming = runs.next_due("reminder_1", india(2031, 2, 3, 10, 1))
+    assert upcoming is not None
+    assert upcoming.at == india(2031, 3, 3, 10)
+
+
+def test_reminders_before_a_late_checkin_are_stale() -> None:
+    # The check-in due on 3 March went out on the 13th, half an hour before the close.
+    late = CheckinRun(
+        "2031-02", dt.date(2031, 2, 1), india(2031, 3, 3, 10), india(2031, 3, 13, 9, 30)
+    )
+    now = india(2031, 3, 13, 9, 31)
+    runs = anchored([late], now)
+    reminder = runs.latest_due("reminder_2", now)
+    assert reminder is not None
+    assert reminder.is_stale(now)
+    close = runs.next_due("close", now)
+    assert close is not None
+    assert close.at == india(2031, 3, 13, 10)

@@ -19,7 +19,16 @@ from bot.texts import Texts
 from handlers.webinars import reminder_ticker
 from storage import resources, webinars
 from storage.db import as_utc, create_engine, create_sessionmaker
-from storage.models import Base, Community, OutboxMessage, Person, Resource, Webinar, WebinarRsvp
+from storage.models import (
+    Base,
+    Community,
+    JobRun,
+    OutboxMessage,
+    Person,
+    Resource,
+    Webinar,
+    WebinarRsvp,
+)
 
 NOW = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
 STARTS = NOW + dt.timedelta(days=2)
@@ -322,7 +331,7 @@ async def test_ticker_queues_each_reminder_once(session: AsyncSession) -> None:
             session, added, telegram_user_id=user_id, person_id=None, answer=answer, now=NOW
         )
     await session.commit()
-    tick = reminder_ticker(Texts())
+    tick = reminder_ticker(Texts(), "test-scheduler")
 
     early = await tick(session, STARTS - dt.timedelta(hours=25))
     day = await tick(session, STARTS - dt.timedelta(hours=23))
@@ -340,3 +349,9 @@ async def test_ticker_queues_each_reminder_once(session: AsyncSession) -> None:
     assert "रिमाइंडर" in rows[0].payload["text"]
     queued = await webinars.reminders_queued(session, [added.id])
     assert queued == {f"{added.id}:day": 1, f"{added.id}:hour": 1}
+    # Each reminder is also a scheduler run, recorded once under its own key.
+    runs = (await session.execute(select(JobRun.period, JobRun.outcome))).all()
+    assert sorted(runs) == [
+        (f"webinar:{added.id}:day", "done"),
+        (f"webinar:{added.id}:hour", "done"),
+    ]

@@ -67,6 +67,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("community_id", "job"),
     )
+    with op.batch_alter_table("job_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("state", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("recognition_heading", sa.Text(), nullable=True))
@@ -74,6 +77,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("job_runs", schema=None) as batch_op:
+        batch_op.drop_column("due_at")
+
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.drop_column("recognition_closing")
         batch_op.drop_column("recognition_heading")
