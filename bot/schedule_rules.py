@@ -95,7 +95,8 @@ class ScheduleParseError(ValueError):
     """Invalid rule text.
 
     `code` is one of: empty, time_missing, time_invalid, day_invalid, weekday_invalid,
-    unknown. `text` is the whole input and `fragment` the part that failed to parse.
+    ordinal_invalid, unknown. `text` is the whole input and `fragment` the part that
+    failed to parse.
     """
 
     def __init__(self, code: str, text: str, fragment: str | None = None) -> None:
@@ -145,6 +146,10 @@ _LAST_DAY = re.compile(r"last day(?: of (?:the )?month)?\b")
 _MONTH_DAY = re.compile(r"day\b ?(?P<day>\S*)")
 _WEEKLY = re.compile(r"every\b ?(?P<weekday>[^\s\d:]*)")
 _NTH_WEEKDAY = re.compile(r"(?P<ordinal>" + "|".join(_ORDINAL_WORDS) + r")\b ?(?P<weekday>\S*)")
+# An ordinal beyond "fourth" before a weekday: a month has only four of some weekdays.
+_ORDINAL_TOO_HIGH = re.compile(
+    r"(?P<ordinal>fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th)) (?P<weekday>\S+)"
+)
 
 _TIME_24H = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d{2})")
 _TIME_12H = re.compile(r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))? ?(?P<half>am|pm)")
@@ -167,6 +172,16 @@ _HINDI_WORDS = {
     "चौथा": "fourth",
     "चौथे": "fourth",
     "चौथी": "fourth",
+    "पाँचवाँ": "fifth",
+    "पाँचवां": "fifth",
+    "पांचवाँ": "fifth",
+    "पांचवां": "fifth",
+    "पाँचवा": "fifth",
+    "पांचवा": "fifth",
+    "पाँचवें": "fifth",
+    "पांचवें": "fifth",
+    "पाँचवीं": "fifth",
+    "पांचवीं": "fifth",
     "आखिरी": "last",
     "आख़िरी": "last",
     "अंतिम": "last",
@@ -312,7 +327,8 @@ def parse_rule(text: str) -> ScheduleRule:
     Accepted forms, case-insensitive, each followed by a time (see `parse_time`),
     optionally after "at": "<first|second|third|fourth|last> <weekday>",
     "every <weekday>", "day <1-31>", "last day", "last working day"; and "off" alone.
-    Raises ScheduleParseError, whose code names the part to fix.
+    Raises ScheduleParseError, whose code names the part to fix: "fifth Monday" is
+    ordinal_invalid.
     """
     normalized = _normalize(text)
     if not normalized:
@@ -350,6 +366,10 @@ def parse_rule(text: str) -> ScheduleRule:
         time = _parse_rule_time(normalized[match.end() :], text)
         ordinal = _ORDINAL_WORDS[match["ordinal"]]
         return ScheduleRule(RuleKind.NTH_WEEKDAY, time=time, ordinal=ordinal, weekday=weekday)
+
+    match = _ORDINAL_TOO_HIGH.match(normalized)
+    if match and match["weekday"] in _WEEKDAY_WORDS:
+        raise ScheduleParseError("ordinal_invalid", text, match["ordinal"])
 
     raise ScheduleParseError("unknown", text)
 

@@ -1,6 +1,7 @@
 """Monthly progress check-ins: /checkin files or amends a BSO's update, /progress reviews them.
 
-A PoC files the BSO's update for the current month in the community's time zone. The
+A PoC files the BSO's update for the month of the check-in round still open, else for
+the current month in the community's time zone, or for a month named after /checkin. The
 BSO has one report per month, and any of its PoCs amends it by running /checkin again,
 until a facilitator closes the month. The facilitator's /progress views are in
 `handlers.progress_views`, whose router this module's router includes.
@@ -16,9 +17,10 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +36,13 @@ from handlers.callbacks import CheckinAsk, CheckinStart
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
 from handlers.keyboards import button, drop_buttons
 from handlers.progress_fields import CHECKIN_PROMPTS, ActionStatus, outcome_fields
-from handlers.progress_views import current_month, filing_view, local_today, month_label
+from handlers.progress_views import (
+    current_month,
+    filing_view,
+    local_today,
+    month_label,
+    parse_month_argument,
+)
 from storage import people
 from storage import progress as progress_store
 from storage.actions import open_actions
@@ -350,12 +358,19 @@ def action_line(t: LocalTexts, action: FollowUpAction) -> str:
 @router.message(Command("checkin"))
 async def checkin_command(
     message: Message,
+    command: CommandObject,
     state: FSMContext,
     person: Person,
     t: LocalTexts,
     clock: Clock,
     **data: Any,
 ) -> None:
+    """Open the check-in for the month named after /checkin, else for the open round's month.
+
+    Without a month, the month is that of the check-in round still open, or between
+    rounds the current month. So a PoC who types /checkin during a round files the
+    round's month, the one its prompts and reminders name.
+    """
     refusal = poc_refusal(person)
     if refusal is not None:
         await message.reply(t(refusal, command="/checkin"))
@@ -363,7 +378,16 @@ async def checkin_command(
     if message.chat.type != "private":
         await message.reply(t("progress/private_only", command="/checkin"))
         return
-    month = current_month(clock, data["community"])
+    community: Community = data["community"]
+    if command.args:
+        parsed = parse_month_argument(command.args, clock, community, t, "/checkin")
+        if isinstance(parsed, Markup):
+            await message.answer(parsed)
+            return
+        month = parsed
+    else:
+        _rows, plan = await load_plan(data["session"], community, clock.now())
+        month = round_month(plan, clock.now())
     await start_checkin(message, state, person, t, {**data, "clock": clock}, month)
 
 

@@ -91,6 +91,22 @@ def local_today(clock: Clock, community: Community) -> dt.date:
     return clock.now().astimezone(zoneinfo.ZoneInfo(community.timezone)).date()
 
 
+def parse_month_argument(
+    args: str, clock: Clock, community: Community, t: LocalTexts, command: str
+) -> dt.date | Markup:
+    """Parse a command's month argument ("Mar 2025", "03/2025") as the forms read a month.
+
+    Returns the month's first day, or the message for an unreadable month or one
+    outside EARLIEST_MONTH to the current month, which names `command` in its hint.
+    """
+    month_field = MonthField(earliest=EARLIEST_MONTH, latest=current_month(clock, community))
+    try:
+        return month_field.parse(args, today=local_today(clock, community), locale=t.locale)
+    except FieldError as error:
+        reason = t(error.template, **error.params)
+        return t("progress/month_argument", reason=reason, command=command)
+
+
 @dataclass(frozen=True)
 class FilingView:
     """The filer of a report and who amended it last, with times in the community time zone."""
@@ -146,15 +162,11 @@ async def progress_command(
     current = current_month(clock, community)
     month = current
     if command.args:
-        today = local_today(clock, community)
-        month_field = MonthField(earliest=EARLIEST_MONTH, latest=current)
-        try:
-            month = month_field.parse(command.args, today=today, locale=t.locale)
-        except FieldError as error:
-            await message.answer(
-                t("progress/month_argument", reason=t(error.template, **error.params))
-            )
+        parsed = parse_month_argument(command.args, clock, community, t, "/progress")
+        if isinstance(parsed, Markup):
+            await message.answer(parsed)
             return
+        month = parsed
     text, keyboard = await overview_page(session, community, t, month, current, page=0)
     await session.commit()
     await message.answer(text, reply_markup=keyboard)

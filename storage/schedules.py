@@ -4,8 +4,9 @@ Each job has one `Schedule` row per community, created with its default the firs
 the scheduler or /schedule looks. A rule is stored as canonical text, which the
 functions here parse back; three shapes exist:
 
-- a calendar rule of `bot.schedule_rules` ("first monday 10:00", "every friday 16:00",
-  "off"), for the check-in, the recognition post and the digest;
+- a calendar rule of `bot.schedule_rules`: monthly ("first monday 10:00") for the
+  check-in and the recognition post, weekly ("every friday 16:00") for the digest, or
+  "off";
 - a number of days after the check-in ("3"), for the reminders and the close, which run
   at the check-in's time of day and belong to the check-in's period;
 - a time of day ("09:00"), for the daily action reminders, or "off".
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -40,8 +42,8 @@ from storage.models import Community, Schedule
 class RuleShape(enum.StrEnum):
     # A monthly calendar rule: nth weekday, day of month, last (working) day.
     MONTHLY = "monthly"
-    # Any calendar rule, weekly included.
-    CALENDAR = "calendar"
+    # "every <weekday> <time>": the digest covers the 7 days before each run.
+    WEEKLY = "weekly"
     # Whole days after the check-in of the same period.
     AFTER_CHECKIN = "after_checkin"
     # A time of day, every day.
@@ -64,7 +66,7 @@ JOB_SPECS = (
     JobSpec("reminder_2", "7", RuleShape.AFTER_CHECKIN, True),
     JobSpec("close", "10", RuleShape.AFTER_CHECKIN, False),
     JobSpec("recognition", "last working day 17:00", RuleShape.MONTHLY, False),
-    JobSpec("digest", "every friday 16:00", RuleShape.CALENDAR, True),
+    JobSpec("digest", "every friday 16:00", RuleShape.WEEKLY, True),
     JobSpec("action_due", "09:00", RuleShape.DAILY, False),
 )
 JOBS = {spec.job: spec for spec in JOB_SPECS}
@@ -75,6 +77,16 @@ JOB_NAMES = tuple(JOBS)
 MAX_DAYS_AFTER = 27
 
 _DAYS = re.compile(r"(?P<days>\d{1,3})(?: ?(?:days?|din|दिन))?(?: after)?")
+# "Every day" at the start of a rule, in English or Hindi, matched on NFC text so that
+# "रोज़" typed with a separate nukta matches too.
+_EVERY_DAY = re.compile(
+    unicodedata.normalize(
+        "NFC",
+        r"(?:every ?day|each day|daily|हर (?:दिन|रोज़?)|रोज़?|रोजाना|रोज़ाना|प्रतिदिन)(?= |$)",
+    )
+)
+# A time of day with minutes or am/pm, in or out of range: "10:75", "24:00", "13 pm".
+_TIME_SHAPED = re.compile(r"\d{1,2}(?::\d{2})? ?(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}")
 
 
 @dataclass(frozen=True)
@@ -113,9 +125,14 @@ def format_rule(rule: ScheduleRule) -> str:
 def parse_for_job(job: str, text: str) -> ParsedRule:
     """Parse `text` as a rule of the job's shape and return it with its canonical text.
 
-    Raises ScheduleParseError. Besides the codes of `parse_rule`: monthly_only (a weekly
-    rule for a monthly job), days_invalid (not a whole number of days from 1 to
-    MAX_DAYS_AFTER), time_only (anything but a time of day or "off" for a daily job).
+    Raises ScheduleParseError with a code of `parse_rule` or one of these:
+
+    - monthly_only: a weekly or daily rule for a monthly job;
+    - weekly_only: anything but "every <weekday>" for a weekly job;
+    - days_invalid: not a whole number of days from 1 to MAX_DAYS_AFTER;
+    - time_only: anything but a time of day or "off" for a daily job. A time with
+      minutes or am/pm that is out of range, such as "24:00", is time_invalid instead.
+
     Raises KeyError for an unknown job.
     """
     spec = JOBS[job]
@@ -136,13 +153,22 @@ def parse_for_job(job: str, text: str) -> ParsedRule:
         try:
             time = parse_time(candidate)
         except ScheduleParseError as error:
+            if _TIME_SHAPED.fullmatch(candidate):
+                raise ScheduleParseError("time_invalid", text, candidate) from error
             raise ScheduleParseError("time_only", text) from error
         return ParsedRule(time.strftime("%H:%M"), time=time)
+
+    wrong_shape = "monthly_only" if spec.shape is RuleShape.MONTHLY else "weekly_only"
+    # Checked before parse_rule, which reads "every day" as a weekday named "day".
+    if _EVERY_DAY.match(unicodedata.normalize("NFC", stripped)):
+        raise ScheduleParseError(wrong_shape, text)
     rule = parse_rule(text)
     if rule.kind is RuleKind.OFF:
         return ParsedRule("off")
     if spec.shape is RuleShape.MONTHLY and rule.kind is RuleKind.WEEKLY:
-        raise ScheduleParseError("monthly_only", text)
+        raise ScheduleParseError(wrong_shape, text)
+    if spec.shape is RuleShape.WEEKLY and rule.kind is not RuleKind.WEEKLY:
+        raise ScheduleParseError(wrong_shape, text)
     return ParsedRule(format_rule(rule), rule=rule)
 
 

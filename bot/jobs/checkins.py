@@ -140,12 +140,14 @@ async def close(context: JobContext) -> int:
     month = report_month(context.occurrence)
     community_id = context.community.id
     round_result = await collect_round(context.session, community_id, month)
+    # A facilitator may have closed the month in /progress before the round ended.
+    closed = await progress_store.closed_month(context.session, community_id, month) is not None
 
     queued = 0
     for facilitator_id in context.settings.facilitator_ids:
         person = await people.get_person(context.session, community_id, facilitator_id)
         t = context.texts.bind(locale_of(context, person))
-        text = summary_text(t, month, round_result)
+        text = summary_text(t, month, round_result, month_closed=closed)
         recipient = Recipient(facilitator_id, person_id=person.id if person else None)
         key = dedup_key(context, "facilitator", facilitator_id)
         queued += await queue(context, recipient, text, overview_markup(t, month), key)
@@ -346,7 +348,13 @@ async def thank_filers(context: JobContext, month: dt.date, round_result: RoundR
     return queued
 
 
-def summary_text(t: LocalTexts, month: dt.date, round_result: RoundResult) -> Markup:
+def summary_text(
+    t: LocalTexts, month: dt.date, round_result: RoundResult, *, month_closed: bool
+) -> Markup:
+    """Render the facilitators' close summary.
+
+    `month_closed` is whether a facilitator closed the month in /progress.
+    """
     filed, missing = round_result.filed, round_result.missing
 
     def render(shown: int) -> Markup:
@@ -359,6 +367,7 @@ def summary_text(t: LocalTexts, month: dt.date, round_result: RoundResult) -> Ma
             filed_count=len(filed),
             bso_count=round_result.bso_count,
             totals=outcome_items(t, round_result.totals) if filed else [],
+            month_closed=month_closed,
         )
 
     return fit_rows(render, max(len(filed), len(missing)))

@@ -255,6 +255,7 @@ async def test_checkin_round_through_month(harness: SandboxHarness) -> None:
         filed_count=1,
         bso_count=3,
         totals=outcome_items(t, figures),
+        month_closed=False,
     )
     assert htmls(private(harness, facilitator)[facilitator_seen:]) == [summary]
     assert figures == {
@@ -265,6 +266,7 @@ async def test_checkin_round_through_month(harness: SandboxHarness) -> None:
         "women_reached": 40,
     }
     summary_text = private(harness, facilitator)[-1].text
+    assert "Feb 2031 stays open" in summary_text
     assert "1 of 3 BSOs" in summary_text
     assert "Asha Patil" in summary_text
     assert "Meena Yadav" in summary_text
@@ -332,6 +334,119 @@ async def test_checkin_skips_closed_month(harness: SandboxHarness) -> None:
         }
     assert runs["checkin"] == ("2031-02", "done", "0 messages queued")
     assert runs["reminder_1"] == ("2031-02", "done", "0 messages queued")
+    assert harness.errors == []
+
+
+async def test_close_summary_says_month_closed(harness: SandboxHarness) -> None:
+    await start_round(harness)
+    asha = await add_member(harness, "asha", "Asha Patil", "PRADAN")
+    await run_at(harness, CHECKIN_AT)
+    await harness.settle()
+    # The facilitator closes February in /progress while the round is still open.
+    person = await load_person(harness, asha)
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        session.add(
+            ClosedMonth(
+                community_id=person.community_id,
+                month=FEBRUARY,
+                closed_by=None,
+                closed_at=REMINDER_1_AT,
+            )
+        )
+
+    await run_at(harness, CLOSE_AT)
+    await harness.settle()
+
+    summary = render(
+        "checkins/close_summary",
+        month="Feb 2031",
+        filed=[],
+        missing=[MissingRow(PRADAN, ["Asha Patil"])],
+        more=0,
+        filed_count=0,
+        bso_count=1,
+        totals=[],
+        month_closed=True,
+    )
+    assert htmls(private(harness, harness.facilitator)) == [summary]
+    summary_text = private(harness, harness.facilitator)[0].text
+    assert "Feb 2031 is closed" in summary_text
+    assert "stays open" not in summary_text
+    assert harness.errors == []
+
+
+# --- /checkin during and after a round --------------------------------------------------------
+
+
+def intro_text(month: str, bso: str = PRADAN) -> str:
+    return render(
+        "progress/checkin_intro",
+        month=month,
+        bso=bso,
+        filing=None,
+        actions_listed=0,
+        actions_open=0,
+    )
+
+
+async def test_checkin_command_opens_round_month(harness: SandboxHarness) -> None:
+    await start_round(harness)
+    asha = await add_member(harness, "asha", "Asha Patil", "PRADAN")
+    await run_at(harness, CHECKIN_AT)
+    await harness.settle()
+    seen = len(private(harness, asha))
+
+    # In March, while the round for February is open, /checkin files February.
+    await run_at(harness, REMINDER_1_AT + dt.timedelta(hours=2))
+    await say(harness, asha, "/checkin")
+    assert intro_text("Feb 2031") in htmls(private(harness, asha)[seen:])
+    await say(harness, asha, "/cancel")
+
+    # After the close, between rounds, /checkin files the current month.
+    await run_at(harness, CLOSE_AT + dt.timedelta(hours=1))
+    seen = len(private(harness, asha))
+    await say(harness, asha, "/checkin")
+    assert intro_text("Mar 2031") in htmls(private(harness, asha)[seen:])
+    await say(harness, asha, "/cancel")
+    assert harness.errors == []
+
+
+async def test_checkin_command_with_month(harness: SandboxHarness) -> None:
+    await start_round(harness)
+    asha = await add_member(harness, "asha", "Asha Patil", "PRADAN")
+    await run_at(harness, CHECKIN_AT)
+    await harness.settle()
+
+    seen = len(private(harness, asha))
+    await say(harness, asha, "/checkin Jan 2031")
+    assert intro_text("Jan 2031") in htmls(private(harness, asha)[seen:])
+    await say(harness, asha, "/cancel")
+
+    seen = len(private(harness, asha))
+    await say(harness, asha, "/checkin Mar 2031")
+    assert intro_text("Mar 2031") in htmls(private(harness, asha)[seen:])
+    await say(harness, asha, "/cancel")
+    assert harness.errors == []
+
+
+async def test_checkin_command_rejects_month(harness: SandboxHarness) -> None:
+    await start_round(harness)
+    asha = await add_member(harness, "asha", "Asha Patil", "PRADAN")
+    await run_at(harness, CHECKIN_AT)
+    await harness.settle()
+
+    future = await say(harness, asha, "/checkin Apr 2031")
+    unreadable = await say(harness, asha, "/checkin someday")
+
+    assert "“Apr 2031” is outside the allowed months" in future.text
+    assert "<code>/checkin Mar 2025</code>" in (future.html or "")
+    assert "Send /checkin alone for the month of the current check-in" in future.text
+    assert "I could not read “someday” as a month" in unreadable.text
+    assert "<code>/checkin Mar 2025</code>" in (unreadable.html or "")
+    # Neither opened the form, so the PoC is not in the middle of a check-in.
+    replies = htmls(private(harness, asha)[1:])
+    assert all("Progress update of" not in (html or "") for html in replies)
     assert harness.errors == []
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage
 from bot.schedule_rules import ScheduleParseError
-from bot.texts import indian_date
+from bot.texts import MESSAGE_LIMIT, indian_date, utf16_length
 from handlers.callbacks import ScheduleButton
 from storage.models import Community, Person, Schedule
 from storage.schedules import JOBS, MAX_DAYS_AFTER, parse_for_job
@@ -198,6 +198,42 @@ async def test_each_error_code_named(harness: SandboxHarness) -> None:
         assert str(reason) in answer.html, f"{job} {text!r}: {answer.text}"
         expected = render("schedule/examples", shape=JOBS[job].shape.value)
         assert str(expected) in answer.html
+
+
+@pytest.mark.parametrize(
+    ("job", "text", "shown"),
+    [
+        ("checkin", "first Monday 10:00 " + "y" * 4070, "<code>10:00 yyyy"),
+        ("checkin", "day " + "9" * 4090 + " 10:00", "<code>9999"),
+        ("digest", "every " + "z" * 4080 + " 10:00", "<code>zzzz"),
+        ("checkin", "first Monday " + "<b>" * 1300, "<code>&lt;b&gt;&lt;b&gt;"),
+    ],
+)
+async def test_long_invalid_rule_clipped(
+    harness: SandboxHarness, job: str, text: str, shown: str
+) -> None:
+    await open_schedules(harness)
+
+    answer = await change_rule(harness, job, text)
+
+    assert answer.html is not None
+    assert shown in answer.html
+    assert "…</code>" in answer.html
+    assert utf16_length(answer.text) < 1000
+    assert utf16_length(answer.html) <= MESSAGE_LIMIT
+    assert harness.errors == []
+
+
+async def test_long_invalid_state_clipped(harness: SandboxHarness) -> None:
+    await open_schedules(harness)
+    await tap(harness, harness.facilitator, label("schedule", "holiday_state"))
+
+    rejected = await say(harness, harness.facilitator, "x" * 4090)
+
+    assert rejected.html is not None
+    assert "<code>" + "x" * 59 + "…</code> is not a state" in rejected.html
+    assert utf16_length(rejected.text) < 1000
+    assert harness.errors == []
 
 
 async def test_reminder_after_close_rejected(harness: SandboxHarness) -> None:

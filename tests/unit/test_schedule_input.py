@@ -150,12 +150,81 @@ def test_parse_for_job_accepts(job: str, text: str, stored: str) -> None:
         ("close", "first Monday 10:00", "days_invalid"),
         ("action_due", "first Monday 10:00", "time_only"),
         ("action_due", "9", "time_only"),
+        ("checkin", "every day 10:00", "monthly_only"),
+        ("checkin", "daily 10:00", "monthly_only"),
+        ("checkin", "रोज़ 10 बजे", "monthly_only"),
+        ("recognition", "हर दिन शाम 5 बजे", "monthly_only"),
+        ("digest", "every day 10:00", "weekly_only"),
+        ("digest", "daily 10:00", "weekly_only"),
+        ("digest", "रोज़ 10 बजे", "weekly_only"),
+        ("digest", "last working day 17:00", "weekly_only"),
+        ("digest", "day 1 00:30", "weekly_only"),
+        ("digest", "first Monday 10:00", "weekly_only"),
+        ("digest", "last day 17:00", "weekly_only"),
+        ("action_due", "24:00", "time_invalid"),
+        ("action_due", "10:75", "time_invalid"),
+        ("action_due", "13 pm", "time_invalid"),
+        ("action_due", "every day 24:00", "time_invalid"),
+        ("checkin", "fifth Monday 10:00", "ordinal_invalid"),
+        ("checkin", "5th Monday 10:00", "ordinal_invalid"),
+        ("recognition", "पाँचवाँ सोमवार 10:00", "ordinal_invalid"),
     ],
 )
 def test_parse_for_job_error_codes(job: str, text: str, code: str) -> None:
     with pytest.raises(ScheduleParseError) as raised:
         parse_for_job(job, text)
     assert raised.value.code == code
+
+
+def test_daily_job_invalid_time_named() -> None:
+    with pytest.raises(ScheduleParseError) as raised:
+        parse_for_job("action_due", "daily 10:75")
+    assert raised.value.fragment == "10:75"
+
+
+def test_every_day_with_nukta_apart() -> None:
+    # "रोज़" typed as "ज" plus a separate nukta, as some keyboards send it.
+    with pytest.raises(ScheduleParseError) as raised:
+        parse_for_job("checkin", "रोज\u093c 10 बजे")
+    assert raised.value.code == "monthly_only"
+
+
+@pytest.mark.parametrize("locale", ["en", "hi"])
+def test_ordinal_error_names_allowed(locale: str) -> None:
+    text = str(Texts().render(locale, "schedule/errors/ordinal_invalid", fragment="fifth"))
+    examples = [html.unescape(example) for example in CODE.findall(text)]
+
+    assert len(examples) == 6, text
+    for ordinal in examples[:5]:
+        parse_rule(f"{ordinal} {'सोमवार' if locale == 'hi' else 'Monday'} 10:00")
+    parse_for_job("checkin", examples[5])
+
+
+@pytest.mark.parametrize("locale", ["en", "hi"])
+def test_weekly_error_example_parses(locale: str) -> None:
+    text = str(Texts().render(locale, "schedule/errors/weekly_only", name="Digest"))
+    examples = [html.unescape(example) for example in CODE.findall(text)]
+
+    assert len(examples) == 2, text
+    for example in examples:
+        parse_for_job("digest", example)
+
+
+@pytest.mark.parametrize(
+    ("template", "context", "expected"),
+    [
+        ("close_before_reminder", {"days": 1, "other_days": 3}, "A close 1 day after"),
+        ("close_before_reminder", {"days": 2, "other_days": 1}, "more than 1 day."),
+        ("close_before_reminder", {"days": 2, "other_days": 3}, "runs 3 days after"),
+        ("reminder_after_close", {"days": 1, "other_days": 1}, "fewer than 1 day."),
+        ("reminder_after_reminder", {"days": 1, "other_days": 1}, "runs 1 day after"),
+        ("reminder_before_reminder", {"days": 1, "other_days": 1}, "Reminder 2, 1 day after"),
+    ],
+)
+def test_order_errors_singular_day(template: str, context: dict[str, int], expected: str) -> None:
+    text = str(Texts().render("en", f"schedule/errors/{template}", other="Reminder 1", **context))
+    assert expected in text
+    assert " 1 days" not in text
 
 
 # --- Reminders before the close ------------------------------------------------------------
