@@ -75,6 +75,8 @@ class CheckinRun:
     # When it was due, and when it actually ran (later for a catch-up).
     due_at: dt.datetime
     started_at: dt.datetime
+    # When its round closes, as the check-in announced; None to follow the close's rule.
+    closes_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,14 @@ class Plan:
     def next_due(
         self, job: str, now: dt.datetime, *, ignore_pause: bool = False
     ) -> Occurrence | None:
-        """The first run of `job` after `now`, or None when it is off (or paused)."""
+        """The first run of `job` after `now`, or None when it is off (or paused).
+
+        A check-in for a month that was asked about already sends nothing, so it is
+        passed over.
+        """
+        asked = {run.period for run in self.checkin_runs or ()} if job == "checkin" else set()
         for occurrence in self.occurrences(job, now - LOOKBACK, now + LOOKAHEAD, ignore_pause):
-            if occurrence.at > now:
+            if occurrence.at > now and occurrence.period not in asked:
                 return occurrence
         return None
 
@@ -252,7 +259,7 @@ class Plan:
         self, job: str, start: dt.datetime, end: dt.datetime, ignore_pause: bool
     ) -> Iterator[Occurrence]:
         for checkin in self.round_starts(start, end, ignore_pause):
-            relative = self._relative(job, checkin.due_at)
+            relative = self._relative(job, checkin.due_at, checkin.closes_at)
             if relative is None or not start < relative.at <= end:
                 continue
             stale_at = relative.stale_at
@@ -285,11 +292,19 @@ class Plan:
         ]
         return sorted(ran + upcoming, key=lambda run: run.due_at)
 
-    def _relative(self, job: str, checkin_at: dt.datetime) -> Occurrence | None:
-        """The run of an after-check-in job for the check-in at `checkin_at`; period unset."""
+    def _relative(
+        self, job: str, checkin_at: dt.datetime, closes_at: dt.datetime | None = None
+    ) -> Occurrence | None:
+        """The run of an after-check-in job for the check-in at `checkin_at`; period unset.
+
+        `closes_at` is the close the check-in announced, which the close keeps while its
+        rule is on.
+        """
         parsed = parse_stored(job, self.schedules[job].rule)
         if parsed.days is None:
             return None
+        if job == "close" and closes_at is not None:
+            return Occurrence(job, "", closes_at, None, None, closes_at + CLOSE_USEFUL)
         local = checkin_at.astimezone(self.zone)
         day = local.date() + dt.timedelta(days=parsed.days)
         moved_from = None
@@ -306,7 +321,7 @@ class Plan:
             for later in ("reminder_2", "close") if job == "reminder_1" else ("close",):
                 if self._paused(later):
                     continue
-                run = self._relative(later, checkin_at)
+                run = self._relative(later, checkin_at, closes_at)
                 if run is not None and run.at > at:
                     stale_at = min(stale_at, run.at)
         return Occurrence(job, "", at, moved_from, None, stale_at)
@@ -338,8 +353,15 @@ class Plan:
 
     def round_end(self, checkin: CheckinRun) -> dt.datetime:
         """When the round of `checkin` ends: at its close, or CHECKIN_USEFUL after it."""
-        close = None if self._paused("close") else self._relative("close", checkin.due_at)
-        return close.at if close is not None else checkin.due_at + CHECKIN_USEFUL
+        close = self.round_close(checkin)
+        return close if close is not None else checkin.due_at + CHECKIN_USEFUL
+
+    def round_close(self, checkin: CheckinRun) -> dt.datetime | None:
+        """When the round of `checkin` closes; None while the close is off or paused."""
+        if self._paused("close"):
+            return None
+        close = self._relative("close", checkin.due_at, checkin.closes_at)
+        return close.at if close is not None else None
 
     def _since(self, job: str) -> dt.datetime:
         if job == RECOGNITION_PREVIEW:
@@ -371,7 +393,8 @@ async def load_plan(
             continue
         started_at = as_utc(run.started_at)
         due_at = as_utc(run.due_at) if run.due_at is not None else started_at
-        checkin_runs.append(CheckinRun(run.period, month, due_at, started_at))
+        closes_at = as_utc(run.closes_at) if run.closes_at is not None else None
+        checkin_runs.append(CheckinRun(run.period, month, due_at, started_at, closes_at))
     plan = Plan(
         states,
         community.timezone,
@@ -396,10 +419,16 @@ def round_month(plan: Plan, now: dt.datetime) -> dt.date:
     That is the month of the latest check-in until the round closes (its close, or
     CHECKIN_USEFUL when the close is off). Between rounds it is the current month.
     """
-    started = [run for run in plan.round_starts(now - LOOKBACK, now, False) if run.due_at <= now]
-    if started and now < plan.round_end(started[-1]):
-        return started[-1].month
+    latest = latest_round(plan, now)
+    if latest is not None and now < plan.round_end(latest):
+        return latest.month
     return now.astimezone(plan.zone).date().replace(day=1)
+
+
+def latest_round(plan: Plan, now: dt.datetime) -> CheckinRun | None:
+    """Return the latest check-in round begun by `now`, open or closed, or None."""
+    started = [run for run in plan.round_starts(now - LOOKBACK, now, False) if run.due_at <= now]
+    return started[-1] if started else None
 
 
 def _local(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:

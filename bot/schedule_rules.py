@@ -209,6 +209,8 @@ _HINDI_WORDS = {
     "दिवस": "day",
     "कामकाजी": "working",
     "कार्य": "working",
+    # "कार्यदिवस" (working day) is one word.
+    "कार्यदिवस": "working day",
     "बंद": "off",
     "महीने": "",
     "महीना": "",

@@ -14,6 +14,7 @@ the lease holder only, so that replicas together keep Telegram's limits.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -232,8 +233,12 @@ class Scheduler:
                     bot_username=self.bot_username,
                 )
                 if occurrence.job == "checkin" and occurrence.month is not None:
-                    # The round's reminders and close, later in this pass too, follow it.
+                    # The round's reminders and close, later in this pass too, follow it,
+                    # and its close stays where the check-in announces it.
                     started = CheckinRun(occurrence.period, occurrence.month, occurrence.at, now)
+                    closes_at = plan.round_close(started)
+                    started = dataclasses.replace(started, closes_at=closes_at)
+                    run.closes_at = closes_at.astimezone(dt.UTC) if closes_at else None
                     plan.add_checkin_run(started)
                 queued = await self.jobs[occurrence.job](context)
                 await job_store.finish_run(

@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.config import LOCALES
 from bot.forms import FieldError, Form, FormField, LongText, Option, ShortText
 from bot.forms.engine import Confirmed
-from bot.schedule_plan import load_plan, round_month
+from bot.schedule_plan import latest_round, load_plan, round_month
 from bot.texts import LocalTexts, Texts, indian_date
 from handlers import progress_views
 from handlers.asks import ASK_FLOW, DESCRIPTION_MAX, TITLE_MAX, form_context, poc_refusal
@@ -48,7 +48,14 @@ from storage import progress as progress_store
 from storage.actions import open_actions
 from storage.models import Community, FollowUpAction, Person, ProgressReport
 from storage.normalize import shorten
-from storage.progress import NUMBER_FIELDS, REPORT_FIELDS, ActionUpdate, MonthClosed, month_from_key
+from storage.progress import (
+    NUMBER_FIELDS,
+    REPORT_FIELDS,
+    ActionUpdate,
+    MonthClosed,
+    add_months,
+    month_from_key,
+)
 
 log = logging.getLogger(__name__)
 router = Router(name="progress")
@@ -367,9 +374,10 @@ async def checkin_command(
 ) -> None:
     """Open the check-in for the month named after /checkin, else for the open round's month.
 
-    Without a month, the month is that of the check-in round still open, or between
-    rounds the current month. So a PoC who types /checkin during a round files the
-    round's month, the one its prompts and reminders name.
+    Without a month, the month is that of the check-in round still open. Between rounds
+    it is the last round's month while the BSO has not filed it, the month is still open
+    and it is no older than last month; otherwise the current month. So a PoC who types
+    /checkin during a round, or late after it, files the month its prompts named.
     """
     refusal = poc_refusal(person)
     if refusal is not None:
@@ -386,9 +394,24 @@ async def checkin_command(
             return
         month = parsed
     else:
-        _rows, plan = await load_plan(data["session"], community, clock.now())
-        month = round_month(plan, clock.now())
+        month = await default_checkin_month(data["session"], community, person, clock.now())
     await start_checkin(message, state, person, t, {**data, "clock": clock}, month)
+
+
+async def default_checkin_month(
+    session: AsyncSession, community: Community, person: Person, now: dt.datetime
+) -> dt.date:
+    """Return the month /checkin opens without an argument (see `checkin_command`)."""
+    _rows, plan = await load_plan(session, community, now)
+    month = round_month(plan, now)
+    latest = latest_round(plan, now)
+    if latest is None or latest.month == month or person.bso_id is None:
+        return month
+    if latest.month < (add_months(month, -1) or month):
+        return month
+    filed = await progress_store.find_report(session, community.id, person.bso_id, latest.month)
+    closed = await progress_store.closed_month(session, community.id, latest.month)
+    return latest.month if filed is None and closed is None else month
 
 
 async def start_checkin(

@@ -48,6 +48,7 @@ from bot.texts import LocalTexts
 from handlers.broadcasts import local_time
 from handlers.callbacks import ScheduleButton
 from handlers.keyboards import facilitator_press
+from handlers.progress_views import month_label
 from storage import schedules as schedule_store
 from storage.models import Community, Schedule
 from storage.normalize import parse_state
@@ -196,10 +197,12 @@ def rule_text(t: LocalTexts, job: str, parsed: ParsedRule) -> Markup:
 
 def job_text(t: LocalTexts, community: Community, plan: Plan, view: JobView) -> Markup:
     """Render a job's name, rule, state and next run."""
-    next_at = zone = None
+    next_at = zone = about = None
     moved_from = holiday = None
     if view.next_run is not None:
         next_at, zone = local_time(community, view.next_run.at, t.locale)
+        if view.next_run.month is not None:
+            about = month_label(view.next_run.month, t.locale)
         if view.next_run.moved_from is not None:
             moved_from = view.next_run.moved_from.astimezone(plan.zone).date()
             holiday = holiday_name(plan.holidays, moved_from, t.locale)
@@ -215,6 +218,8 @@ def job_text(t: LocalTexts, community: Community, plan: Plan, view: JobView) -> 
         zone=zone,
         moved_from=moved_from,
         holiday=holiday,
+        about=about,
+        recognises=view.job == "recognition",
     )
 
 

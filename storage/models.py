@@ -544,6 +544,9 @@ class JobRun(Base):
     started_at: Mapped[dt.datetime]
     # When the schedule said the run was due; None for runs that no schedule times.
     due_at: Mapped[dt.datetime | None]
+    # For a check-in: when its round closes, as the check-in told the PoCs; None when the
+    # close was off. A later change of the close's rule leaves this round's close here.
+    closes_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     # running, done, skipped or failed
     outcome: Mapped[str] = mapped_column(String(16), default="running")

@@ -403,8 +403,22 @@ async def test_checkin_command_opens_round_month(harness: SandboxHarness) -> Non
     assert intro_text("Feb 2031") in htmls(private(harness, asha)[seen:])
     await say(harness, asha, "/cancel")
 
-    # After the close, between rounds, /checkin files the current month.
+    # After the close, a BSO that has not filed February is still offered February.
     await run_at(harness, CLOSE_AT + dt.timedelta(hours=1))
+    seen = len(private(harness, asha))
+    await say(harness, asha, "/checkin")
+    assert intro_text("Feb 2031") in htmls(private(harness, asha)[seen:])
+    await say(harness, asha, "/cancel")
+
+    # Once February is filed, /checkin between rounds files the current month.
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        bso_id = await session.scalar(select(Bso.id).where(Bso.name == PRADAN))
+        community_id = await session.scalar(select(Bso.community_id).where(Bso.name == PRADAN))
+        assert bso_id is not None and community_id is not None
+        session.add(
+            ProgressReport(community_id=community_id, bso_id=bso_id, month=dt.date(2031, 2, 1))
+        )
     seen = len(private(harness, asha))
     await say(harness, asha, "/checkin")
     assert intro_text("Mar 2031") in htmls(private(harness, asha)[seen:])

@@ -410,6 +410,8 @@ async def test_template_invalid_input_not_saved(harness: SandboxHarness) -> None
     assert reply.text == invalid("heading", "empty", limit=200)
     reply = await say(harness, facilitator, "Stars of {year}")
     assert reply.text == invalid("heading", "placeholder", found="{year}")
+    reply = await say(harness, facilitator, "Stars of {{month}}")
+    assert reply.text == invalid("heading", "placeholder", found="{{")
     reply = await say(harness, facilitator, "/cancel")
     assert reply.text == render("common/cancelled")
     await say(harness, facilitator, "Stars of {month}")

@@ -469,3 +469,14 @@ async def test_group_points_to_private_chat(harness: SandboxHarness) -> None:
     answer = await say(harness, harness.facilitator, "/schedule", chat=group)
 
     assert answer.html == str(render("schedule/private_only"))
+
+
+async def test_list_names_the_month_asked(harness: SandboxHarness) -> None:
+    shown = await open_schedules(harness)
+
+    # The check-in of Monday 6 January asks about December; the post of 31 January
+    # recognises January.
+    assert "Asks about Dec 2030." in job_block(shown, "checkin")
+    assert "Asks about Dec 2030." in job_block(shown, "close")
+    assert "Recognises Jan 2031." in job_block(shown, "recognition")
+    assert "Asks about" not in job_block(shown, "digest")

@@ -46,6 +46,7 @@ def nth(ordinal: int, weekday: int, hour: int, minute: int = 0) -> ScheduleRule:
         ("हर महीने की 5 तारीख 09:30", ScheduleRule(RuleKind.MONTH_DAY, time=dt.time(9, 30), day=5)),
         ("आखिरी दिन शाम 5 बजे", ScheduleRule(RuleKind.LAST_DAY, time=dt.time(17))),
         ("आखिरी कामकाजी दिन 17:00", ScheduleRule(RuleKind.LAST_WORKING_DAY, time=dt.time(17))),
+        ("आख़िरी कार्यदिवस शाम 5 बजे", ScheduleRule(RuleKind.LAST_WORKING_DAY, time=dt.time(17))),
         ("अंतिम कार्य दिवस 11:00", ScheduleRule(RuleKind.LAST_WORKING_DAY, time=dt.time(11))),
         ("बंद", ScheduleRule(RuleKind.OFF)),
     ],

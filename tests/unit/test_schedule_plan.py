@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -331,3 +332,27 @@ def test_reminders_before_a_late_checkin_are_stale() -> None:
     close = runs.next_due("close", now)
     assert close is not None
     assert close.at == india(2031, 3, 13, 10)
+
+
+def test_round_keeps_the_close_it_announced() -> None:
+    # The close moved from 10 to 8 days after the February round began.
+    announced = dataclasses.replace(FEBRUARY_ROUND, closes_at=india(2031, 3, 13, 10))
+    runs = anchored([announced], india(2031, 3, 4, 12), close="8")
+    close = runs.next_due("close", india(2031, 3, 4, 12))
+    assert close is not None
+    assert close.period == "2031-02"
+    assert close.at == india(2031, 3, 13, 10)
+    # The next round follows the new rule.
+    later = runs.next_due("close", india(2031, 3, 14))
+    assert later is not None
+    assert later.at == india(2031, 4, 15, 10)
+
+
+def test_next_checkin_skips_a_month_already_asked() -> None:
+    # Moved to the third Monday after February was asked on 3 March: 17 March would ask
+    # about February again, so the next check-in shown is April's.
+    runs = anchored([FEBRUARY_ROUND], india(2031, 3, 4, 12), checkin="third monday 11:30")
+    upcoming = runs.next_due("checkin", india(2031, 3, 4, 12))
+    assert upcoming is not None
+    assert upcoming.period == "2031-03"
+    assert upcoming.at == india(2031, 4, 21, 11, 30)

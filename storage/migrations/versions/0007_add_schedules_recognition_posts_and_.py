@@ -69,6 +69,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("state", sa.String(length=64), nullable=True))
@@ -78,6 +79,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
+        batch_op.drop_column("closes_at")
         batch_op.drop_column("due_at")
 
     with op.batch_alter_table("communities", schema=None) as batch_op:
