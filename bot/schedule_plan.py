@@ -58,7 +58,7 @@ PLANNED_JOBS = (*JOBS, RECOGNITION_PREVIEW)
 
 @dataclass(frozen=True)
 class ScheduleState:
-    """What the plan needs of a `Schedule` row."""
+    """The fields of a `Schedule` row that the plan reads."""
 
     rule: str
     paused: bool
@@ -167,7 +167,7 @@ class Plan:
     # -- queries ---------------------------------------------------------------------------
 
     def latest_due(self, job: str, now: dt.datetime) -> Occurrence | None:
-        """The last run of `job` at or before `now` that its schedule allowed, or None."""
+        """Return the last run of `job` at or before `now` that its schedule allowed, or None."""
         latest = None
         for occurrence in self.occurrences(job, now - LOOKBACK, now):
             if occurrence.at > now:
@@ -179,7 +179,7 @@ class Plan:
     def next_due(
         self, job: str, now: dt.datetime, *, ignore_pause: bool = False
     ) -> Occurrence | None:
-        """The first run of `job` after `now`, or None when it is off (or paused).
+        """Return the first run of `job` after `now`, or None when it is off (or paused).
 
         A check-in for a month that was asked about already sends nothing, so it is
         passed over.

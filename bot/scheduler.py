@@ -54,7 +54,7 @@ RECHECK = dt.timedelta(minutes=1)
 
 @dataclass
 class JobContext:
-    """What a job gets: one open transaction, the run it makes, and the means to render texts.
+    """The context of a job: one open transaction, the run it makes, and the means to render texts.
 
     A job queues its messages in the outbox through `session` and returns how many it
     queued. It must not commit: the scheduler commits the messages with the run's key.
@@ -67,7 +67,7 @@ class JobContext:
     texts: Texts
     settings: Settings
     plan: Plan
-    # The bot's username, for t.me links; None until the bot has said who it is.
+    # The bot's username, for t.me links; None until getMe has returned it.
     bot_username: str | None = None
 
 
@@ -86,7 +86,7 @@ class TickResult:
 
 
 def holder_name() -> str:
-    """A name for this scheduler: host and process, plus a suffix that tells two apart."""
+    """Return a name for this scheduler: host and process, plus a suffix unique to it."""
     suffix = secrets.token_hex(3)
     return f"{default_holder()[: NAME_MAX_LENGTH - len(suffix) - 1]}:{suffix}"
 
@@ -97,7 +97,7 @@ def create_lease(
     holder: str,
     now: Callable[[], dt.datetime],
 ) -> ExclusiveLease:
-    """An advisory lock on PostgreSQL; a lease row, timed by `now`, on SQLite."""
+    """Return an advisory lock on PostgreSQL, or a lease row timed by `now` on SQLite."""
     if engine.dialect.name == "postgresql":
         return PgAdvisoryLease(engine, LEASE_NAME)
     return RowLease(sessionmaker, LEASE_NAME, holder, now)
