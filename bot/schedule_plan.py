@@ -191,7 +191,7 @@ class Plan:
         return None
 
     def earliest_next(self, now: dt.datetime) -> dt.datetime | None:
-        """The first moment after `now` at which any job comes due."""
+        """Return the first moment after `now` at which any job comes due."""
         times = [o.at for job in PLANNED_JOBS if (o := self.next_due(job, now)) is not None]
         return min(times, default=None)
 
@@ -274,7 +274,7 @@ class Plan:
     def round_starts(
         self, start: dt.datetime, end: dt.datetime, ignore_pause: bool
     ) -> list[CheckinRun]:
-        """The check-ins whose rounds may have runs from `start` to `end`, in time order."""
+        """Return the check-ins whose rounds may have runs from `start` to `end`, in time order."""
         # A round's last run comes at most MAX_DAYS_AFTER days (plus holiday moves) after
         # its check-in.
         earliest = start - dt.timedelta(days=35)
@@ -295,7 +295,7 @@ class Plan:
     def _relative(
         self, job: str, checkin_at: dt.datetime, closes_at: dt.datetime | None = None
     ) -> Occurrence | None:
-        """The run of an after-check-in job for the check-in at `checkin_at`; period unset.
+        """Return the run of an after-check-in job for the check-in at `checkin_at`, period unset.
 
         `closes_at` is the close the check-in announced, which the close keeps while its
         rule is on.

@@ -294,12 +294,12 @@ class Scheduler:
 
 
 class JobHost:
-    """Holds the lease and, while it does, runs the scheduler and the outbox sender.
+    """The lease keeper of a process, which runs the scheduler and the outbox sender while it holds the lease.
 
     One heartbeat (APScheduler interval job) renews or tries to take the lease, then
-    ticks the scheduler. A process that loses the lease stops its sender; another takes
-    over once the lease expires (RowLease: its TTL; advisory lock: when the holder's
-    connection closes).
+    ticks the scheduler. A process that loses the lease stops its sender. Another process
+    takes over once the lease is free: a RowLease when its TTL passes, an advisory lock
+    when the holder's connection closes.
     """
 
     def __init__(
@@ -356,7 +356,7 @@ class JobHost:
             log.exception("scheduler heartbeat failed")
 
     async def tick(self) -> TickResult | None:
-        """One scheduler pass now, if this process holds the lease (the sandbox calls this)."""
+        """Run one scheduler pass now if this process holds the lease; the sandbox calls this."""
         if not self.holding:
             return None
         return await self.scheduler.tick()

@@ -524,7 +524,7 @@ def template_error(part: str, text: str) -> tuple[str, dict[str, Any]] | None:
     for found in PLACEHOLDER.findall(text):
         if part != "heading" or found != MONTH_PLACEHOLDER:
             return "placeholder", {"found": found}
-    # "{{month}}" holds a valid "{month}" but would show its outer braces around the month.
+    # "{{month}}" contains a valid "{month}" but would show its outer braces around the month.
     for doubled in ("{{", "}}"):
         if doubled in text:
             return "placeholder", {"found": doubled}

@@ -542,9 +542,9 @@ class JobRun(Base):
     # The period the run covers, such as "2026-12", "2026-W49" or "webinar:12:day".
     period: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[dt.datetime]
-    # When the schedule said the run was due; None for runs that no schedule times.
+    # When the schedule made the run due; None for runs that no schedule times.
     due_at: Mapped[dt.datetime | None]
-    # For a check-in: when its round closes, as the check-in told the PoCs; None when the
+    # For a check-in: when its round closes, as the check-in announced it; None when the
     # close was off. A later change of the close's rule leaves this round's close here.
     closes_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]

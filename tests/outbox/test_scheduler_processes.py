@@ -111,7 +111,7 @@ async def test_two_schedulers_ticking_together_send_each_message_once(
     made = first_result.ran + second_result.ran
     assert made.count(("checkin", "2031-02")) == 1
 
-    # The reminder goes to the BSOs that have not filed, once, whoever makes it.
+    # The reminder goes once to each BSO that has not filed, whichever scheduler makes the run.
     owner = await community_id(harness)
     async with harness.app.sessionmaker.begin() as session:
         bso_ids = list(await session.scalars(select(Bso.id).order_by(Bso.id)))
