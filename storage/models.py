@@ -30,6 +30,7 @@ class Base(DeclarativeBase):
         dt.datetime: DateTime(timezone=True),
         dict[str, Any]: JSON,
         list[str]: JSON,
+        list[int]: JSON,
     }
 
 
@@ -604,3 +605,202 @@ class RecognitionPost(TimestampMixin, Base):
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[dt.datetime | None]
     posted_at: Mapped[dt.datetime | None]
+
+
+class SupplyProfile(TimestampMixin, Base):
+    """What one BSO's FPOs produce of one commodity: where, in which months, how much."""
+
+    __tablename__ = "supply_profiles"
+    __table_args__ = (Index("ix_supply_profiles_commodity", "community_id", "commodity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    # Canonical English commodity name from the synonym list.
+    commodity: Mapped[str] = mapped_column(String(64))
+    variety: Mapped[str | None] = mapped_column(String(200))
+    states: Mapped[list[str]] = mapped_column(default=list)
+    districts: Mapped[list[str]] = mapped_column(default=list)
+    # Month numbers 1-12 in which the FPOs harvest, in calendar order.
+    harvest_months: Mapped[list[int]] = mapped_column(default=list)
+    # Typical volume per season, in tonnes; None when the PoC did not say.
+    volume_tonnes: Mapped[float | None]
+    # The PoC who changed it last.
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    bso: Mapped[Bso] = relationship(lazy="joined")
+
+
+class Requirement(TimestampMixin, Base):
+    """A buyer's requirement posted by a task-force member, open to offers from BSOs."""
+
+    __tablename__ = "requirements"
+    __table_args__ = (Index("ix_requirements_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # The person who posted it; only they (and facilitators) accept offers and close it.
+    posted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # Canonical English commodity name, and the words the poster typed for it.
+    commodity: Mapped[str] = mapped_column(String(64))
+    commodity_text: Mapped[str] = mapped_column(String(200), default="")
+    variety: Mapped[str | None] = mapped_column(String(200))
+    # The quantity as typed with its unit, and the same in tonnes for matching.
+    quantity: Mapped[float]
+    unit: Mapped[str] = mapped_column(String(16))
+    quantity_tonnes: Mapped[float]
+    # one_off, weekly or seasonal; a weekly quantity is per week.
+    frequency: Mapped[str] = mapped_column(String(16))
+    quality: Mapped[str | None] = mapped_column(Text)
+    delivery_place: Mapped[str] = mapped_column(String(200))
+    # The state of the delivery place, when it names one, for ranking suppliers by nearness.
+    delivery_state: Mapped[str | None] = mapped_column(String(64))
+    # First and last day of the delivery window.
+    window_start: Mapped[dt.date] = mapped_column(Date)
+    window_end: Mapped[dt.date] = mapped_column(Date)
+    price: Mapped[str | None] = mapped_column(String(200))
+    # A buyer of the registry, or the name of a new one (then proposed for the registry).
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id", ondelete="SET NULL"))
+    buyer_name: Mapped[str] = mapped_column(String(255))
+    contact: Mapped[str] = mapped_column(String(255))
+    # open, offers (offers received), matched, closed, expired
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # The card in the task-force group, so its status can be updated in place.
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_thread_id: Mapped[int | None] = mapped_column(Integer)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # On closing: supplied, partly or not_supplied, and the tonnes supplied.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_tonnes: Mapped[float | None]
+    closed_at: Mapped[dt.datetime | None]
+
+    buyer: Mapped[Buyer | None] = relationship(lazy="joined")
+
+
+class BuyerProposal(TimestampMixin, Base):
+    """A buyer named in a requirement but not in the registry, for a facilitator to add."""
+
+    __tablename__ = "buyer_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    requirement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requirements.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    commodities: Mapped[list[str]] = mapped_column(default=list)
+    city: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(64))
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # pending, added (to the registry as buyer_id), dismissed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id", ondelete="SET NULL"))
+
+
+class RequirementCandidate(Base):
+    """A BSO the matcher found for a requirement, and whether it was told."""
+
+    __tablename__ = "requirement_candidates"
+    __table_args__ = (UniqueConstraint("requirement_id", "bso_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE"), index=True
+    )
+    bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    rank: Mapped[int]
+    score: Mapped[float]
+    # Reason codes of bot.matching, such as "same_state" or "months_overlap".
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    # The months and tonnes this BSO would supply when it is part of a combination.
+    months: Mapped[list[int]] = mapped_column(default=list)
+    tonnes: Mapped[float | None]
+    in_combination: Mapped[bool] = mapped_column(default=False)
+    notified_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    bso: Mapped[Bso] = relationship(lazy="joined")
+
+
+class Offer(TimestampMixin, Base):
+    """A BSO's offer to supply (part of) a requirement."""
+
+    __tablename__ = "offers"
+    __table_args__ = (UniqueConstraint("requirement_id", "bso_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE"), index=True
+    )
+    bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    # The PoC who made or last changed the offer.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    quantity_tonnes: Mapped[float]
+    # Which FPOs would supply, and from where, as the PoC typed it.
+    fpos_place: Mapped[str] = mapped_column(Text)
+    months: Mapped[list[int]] = mapped_column(default=list)
+    price: Mapped[str | None] = mapped_column(String(200))
+    # pending, accepted, declined, withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    accepted_at: Mapped[dt.datetime | None]
+    # Telegram id of who accepted it: the poster or a facilitator.
+    accepted_by: Mapped[int | None] = mapped_column(BigInteger)
+
+    bso: Mapped[Bso] = relationship(lazy="joined")
+
+
+class Connection(TimestampMixin, Base):
+    """Two BSOs introduced to each other over an ask and a give."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("ask_id", "give_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    ask_id: Mapped[int | None] = mapped_column(ForeignKey("contributions.id", ondelete="SET NULL"))
+    give_id: Mapped[int | None] = mapped_column(ForeignKey("contributions.id", ondelete="SET NULL"))
+    ask_bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    give_bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
+    # The matcher's score (0-1) and reason codes when it came from a suggestion.
+    score: Mapped[float | None]
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    # introduced, talking, done, no_outcome
+    status: Mapped[str] = mapped_column(String(16), default="introduced")
+    # Telegram id of the facilitator who introduced them.
+    introduced_by: Mapped[int | None] = mapped_column(BigInteger)
+    introduced_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status_changed_at: Mapped[dt.datetime | None]
+
+    ask: Mapped[Contribution | None] = relationship(foreign_keys=[ask_id], lazy="joined")
+    give: Mapped[Contribution | None] = relationship(foreign_keys=[give_id], lazy="joined")
+
+
+class AskCluster(TimestampMixin, Base):
+    """A group of similar open asks that the facilitator consolidates into one answer."""
+
+    __tablename__ = "ask_clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
+    # open or addressed
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # Set once a facilitator merged or split it, so regrouping never undoes their choice.
+    pinned: Mapped[bool] = mapped_column(default=False)
+    addressed_by: Mapped[int | None] = mapped_column(BigInteger)
+    addressed_at: Mapped[dt.datetime | None]
+
+
+class AskClusterMember(Base):
+    """One ask in one cluster; an ask belongs to one cluster at a time."""
+
+    __tablename__ = "ask_cluster_members"
+    __table_args__ = (UniqueConstraint("ask_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("ask_clusters.id", ondelete="CASCADE"), index=True
+    )
+    ask_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"))
