@@ -26,6 +26,9 @@ PRIVATE_COMMANDS = (
     "mine",
     "checkin",
     "actions",
+    "supply",
+    "requirement",
+    "requirements",
     "buyers",
     "schemes",
     "resources",
@@ -33,10 +36,22 @@ PRIVATE_COMMANDS = (
     "help",
     "cancel",
 )
-GROUP_COMMANDS = ("register", "ask", "give", "buyers", "schemes", "resources", "help")
+GROUP_COMMANDS = (
+    "register",
+    "ask",
+    "give",
+    "requirement",
+    "requirements",
+    "buyers",
+    "schemes",
+    "resources",
+    "help",
+)
 FACILITATOR_COMMANDS = PRIVATE_COMMANDS + (
     "matrix",
     "progress",
+    "connect",
+    "consolidate",
     "action",
     "broadcast",
     "broadcasts",
