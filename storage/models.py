@@ -711,7 +711,7 @@ class RequirementCandidate(Base):
     bso_id: Mapped[int] = mapped_column(ForeignKey("bsos.id", ondelete="CASCADE"))
     rank: Mapped[int]
     score: Mapped[float]
-    # Reason codes of bot.matching, such as "same_state" or "months_overlap".
+    # Reason codes of bot.matching.SupplierMatch, such as "same_state" or "whole_window".
     reasons: Mapped[list[str]] = mapped_column(default=list)
     # The months and tonnes this BSO would supply when it is part of a combination.
     months: Mapped[list[int]] = mapped_column(default=list)
