@@ -30,7 +30,7 @@ from bot.forms import FieldError, Form, FormField, LongText, Option, ShortText
 from bot.forms.engine import Confirmed
 from bot.schedule_plan import latest_round, load_plan, round_month
 from bot.texts import LocalTexts, Texts, indian_date
-from handlers import progress_views
+from handlers import progress_views, supply
 from handlers.asks import ASK_FLOW, DESCRIPTION_MAX, TITLE_MAX, form_context, poc_refusal
 from handlers.callbacks import CheckinAsk, CheckinStart
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
@@ -246,13 +246,17 @@ async def save_checkin(context: FormContext, confirmed: Confirmed) -> None:
         len(filing.changed),
         len(filing.actions),
     )
-    keyboard = None
-    if await support_needs_ask(session, report):
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [button(t.label("progress", "file_ask"), CheckinAsk(report_id=report.id))]
-            ]
-        )
+    rows = []
+    offer_ask = await support_needs_ask(session, report)
+    if offer_ask:
+        rows.append([button(t.label("progress", "file_ask"), CheckinAsk(report_id=report.id))])
+    # A PoC filing the month's update reviews the BSO anyway, so the first filing offers
+    # the supply profiles too; amendments do not repeat the offer.
+    supply_note = None
+    if filing.created:
+        supply_note, supply_button = await supply.checkin_offer(session, community_id, bso_id, t)
+        rows.append([supply_button])
+    keyboard = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
     text = t(
         "progress/saved",
         month=month_label(month, t.locale),
@@ -263,8 +267,10 @@ async def save_checkin(context: FormContext, confirmed: Confirmed) -> None:
         actions=[action_line(t, action) for action in filing.actions],
         skipped=[action.title for action in filing.skipped],
         filing=filing_view(info, timezone),
-        offer_ask=keyboard is not None,
+        offer_ask=offer_ask,
     )
+    if supply_note is not None:
+        text = Markup("\n\n").join([text, supply_note])
     bot, chat_id = context.bot, context.chat_id
     context.after_commit(lambda: bot.send_message(chat_id, text, reply_markup=keyboard))
 

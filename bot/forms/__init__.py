@@ -24,6 +24,7 @@ from .fields import (
     StateList,
     YesNo,
 )
+from .months import MonthSet, display_months, parse_months
 
 __all__ = [
     "FIELD_TYPES",
@@ -44,6 +45,7 @@ __all__ = [
     "MessageAnswer",
     "MessageRef",
     "MonthField",
+    "MonthSet",
     "MultiChoice",
     "Number",
     "Option",
@@ -51,4 +53,6 @@ __all__ = [
     "ShortText",
     "StateList",
     "YesNo",
+    "display_months",
+    "parse_months",
 ]
