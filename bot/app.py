@@ -24,7 +24,7 @@ from bot.outbox import OutboxSender, SenderSettings
 from bot.ratelimit import SendLimits
 from bot.scheduler import JobHost, Scheduler, create_lease
 from bot.texts import Texts
-from handlers import get_routers, webinars
+from handlers import get_routers, requirements, webinars
 from handlers.forms import ExpiredFormCommands
 from storage import outbox, people
 from storage.db import create_engine, create_sessionmaker
@@ -131,6 +131,9 @@ def create_application(settings: Settings) -> Application:
     )
     scheduler = Scheduler(sessionmaker, clock, texts, settings, scheduled_jobs())
     scheduler.add_ticker(webinars.reminder_ticker(texts, scheduler.holder))
+    expiry = requirements.ExpiryTicker(texts)
+    scheduler.add_ticker(expiry)
+    dispatcher.startup.register(expiry.on_startup)
     # The lease reads the scheduler's clock, which the sandbox may replace.
     lease = create_lease(engine, sessionmaker, scheduler.holder, lambda: scheduler.clock.now())
     app = Application(

@@ -1,7 +1,1249 @@
-"""Buyer requirements: /requirement posts one, offers answer it, the poster accepts and closes."""
+"""Buyer requirements: /requirement posts one, BSOs offer to supply, the poster accepts and closes."""
 
 from __future__ import annotations
 
-from aiogram import Router
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Sequence
+from typing import Any
 
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import LOCALES
+from bot.forms import Form, LongText, Number, Phone, ShortText
+from bot.forms.choices import Choice
+from bot.forms.engine import Confirmed, FormField
+from bot.forms.months import MonthSet, display_months
+from bot.forms.window import (
+    NEW_BUYER,
+    BuyerChoice,
+    BuyerLookup,
+    CommodityField,
+    PlaceField,
+    QuantityField,
+    RegistryEntry,
+    WindowField,
+    find_commodity,
+    find_state,
+)
+from bot.matching import Need, combine, rank_suppliers, total_tonnes, window_months
+from bot.outbox import wake_senders
+from bot.texts import LocalTexts, Texts, display_phone
+from handlers.asks import form_context
+from handlers.callbacks import OfferDecision, ProposalDecision, RequirementButton
+from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
+from handlers.keyboards import button, drop_buttons, facilitator_press
+from storage import outbox as outbox_store
+from storage import people, registries
+from storage import requirements as store
+from storage.models import (
+    Bso,
+    Buyer,
+    BuyerProposal,
+    Community,
+    Offer,
+    Person,
+    Requirement,
+    RequirementCandidate,
+)
+from storage.normalize import load_commodities, name_key
+
+log = logging.getLogger(__name__)
 router = Router(name="requirements")
+
+FREQUENCIES = ("one_off", "weekly", "seasonal")
+UNITS = ("kg", "quintal", "tonne")
+# Deep-link payloads: the requirement form from a group ("rq_-100123"), an offer ("rqo12").
+FORM_LINK = "rq_"
+OFFER_LINK = "rqo"
+# Entries of /requirements shown in one message.
+LIST_MAX = 10
+
+
+# --- Who may do what --------------------------------------------------------------------------
+
+
+def post_refusal(person: Person, is_facilitator: bool) -> str | None:
+    """Return the template that explains why `person` may not post, or None if they may."""
+    if is_facilitator or (person.status == "approved" and person.bso_id is not None):
+        return None
+    if person.status == "pending":
+        return "requirements/pending"
+    return "requirements/register_first"
+
+
+def may_decide(person: Person, is_facilitator: bool, requirement: Requirement) -> bool:
+    """Tell whether `person` may accept offers on and close `requirement`."""
+    return is_facilitator or requirement.posted_by == person.id
+
+
+# --- The requirement form -------------------------------------------------------------------
+
+
+def unit_labels(texts: Texts) -> dict[str, dict[str, str]]:
+    return {
+        locale: {unit: texts.label(locale, "requirements", f"unit_{unit}") for unit in UNITS}
+        for locale in LOCALES
+    }
+
+
+async def build_requirement(context: FormContext) -> Form:
+    buyers = await store.registry_buyers(context.session, context.community.id)
+    entries = [
+        RegistryEntry(key=f"b{buyer.id}", name=buyer.name, place=buyer.city or buyer.state or "")
+        for buyer in buyers
+    ]
+    texts = context.texts
+    lookup = BuyerLookup(
+        entries,
+        query_field="buyer_query",
+        new_label=lambda locale, name: texts.label(locale, "requirements", "new_buyer", name=name),
+        locales=LOCALES,
+    )
+    fields = (
+        FormField(name="commodity", kind=CommodityField(), question="requirements/q_commodity"),
+        FormField(
+            name="variety",
+            kind=ShortText(max_length=200),
+            question="requirements/q_variety",
+            optional=True,
+        ),
+        FormField(
+            name="quantity",
+            kind=QuantityField(unit_labels=unit_labels(texts)),
+            question="requirements/q_quantity",
+        ),
+        FormField(
+            name="frequency",
+            kind=Choice(options=context.options("requirements", FREQUENCIES)),
+            question="requirements/q_frequency",
+        ),
+        FormField(
+            name="quality",
+            kind=LongText(max_length=1000),
+            question="requirements/q_quality",
+            optional=True,
+        ),
+        FormField(name="place", kind=PlaceField(), question="requirements/q_place"),
+        FormField(name="window", kind=WindowField(), question="requirements/q_window"),
+        FormField(
+            name="price",
+            kind=ShortText(max_length=200),
+            question="requirements/q_price",
+            optional=True,
+        ),
+        FormField(
+            name="buyer_query",
+            kind=ShortText(max_length=200, min_length=2, letters_required=True),
+            question="requirements/q_buyer_query",
+        ),
+        FormField(
+            name="buyer",
+            kind=BuyerChoice(lookup),
+            question="requirements/q_buyer",
+            condition=lookup.condition,
+        ),
+        FormField(
+            name="contact_name",
+            kind=ShortText(max_length=120, letters_required=True),
+            question="requirements/q_contact_name",
+        ),
+        FormField(name="contact_phone", kind=Phone(), question="requirements/q_contact_phone"),
+    )
+    return Form(name="rq", fields=fields, summary="requirements/title", ttl=context.form_ttl)
+
+
+async def save_requirement(context: FormContext, confirmed: Confirmed) -> None:
+    session = context.session
+    person = await session.get(Person, context.person.id)
+    if person is None or post_refusal(person, context.is_facilitator) is not None:
+        raise FormRejected("requirements/register_first")
+    answers = confirmed.answers
+    quantity, place, window = answers["quantity"], answers["place"], answers["window"]
+    commodity = answers["commodity"]
+    requirement = Requirement(
+        community_id=context.community.id,
+        posted_by=person.id,
+        commodity=commodity,
+        commodity_text=load_commodities().display_name(commodity, context.locale),
+        variety=answers.get("variety"),
+        quantity=quantity.amount,
+        unit=quantity.unit,
+        quantity_tonnes=quantity.tonnes,
+        frequency=answers["frequency"],
+        quality=answers.get("quality"),
+        delivery_place=place.text,
+        delivery_state=place.state,
+        window_start=window.start,
+        window_end=window.end,
+        price=answers.get("price"),
+        buyer_name=answers["buyer_query"],
+        contact=f"{answers['contact_name']}, {display_phone(answers['contact_phone'])}",
+    )
+    buyer_key = answers["buyer"]
+    if buyer_key != NEW_BUYER:
+        buyer = await session.get(Buyer, int(buyer_key.removeprefix("b")))
+        if buyer is None or buyer.community_id != context.community.id:
+            raise FormRejected("requirements/buyer_gone", keep=True)
+        requirement.buyer_id = buyer.id
+        requirement.buyer_name = buyer.name
+    session.add(requirement)
+    await session.flush()
+    log.info("requirement %s posted by person %s", requirement.id, person.id)
+
+    if buyer_key == NEW_BUYER:
+        await propose_buyer(context, requirement)
+    matched, together = await match_requirement(
+        session, context.texts, requirement, person, context.now
+    )
+    origin = context.extra.get("group_chat_id")
+    bot, texts, t, chat_id = context.bot, context.texts, context.t, context.chat_id
+
+    async def announce() -> None:
+        await wake_senders()
+        groups = await post_cards(bot, texts, session, requirement, origin)
+        await session.commit()
+        await bot.send_message(
+            chat_id,
+            t(
+                "requirements/posted",
+                requirement=requirement,
+                groups=groups,
+                matched=matched,
+                together=[(name, display_months(months, t.locale)) for name, months in together],
+            ),
+        )
+
+    context.after_commit(announce)
+
+
+async def propose_buyer(context: FormContext, requirement: Requirement) -> None:
+    """Record the typed buyer as a proposal for the registry and ask the facilitators."""
+    proposal = BuyerProposal(
+        community_id=requirement.community_id,
+        requirement_id=requirement.id,
+        name=requirement.buyer_name,
+        commodities=[requirement.commodity],
+        city=requirement.delivery_place.split(",")[0].strip()[:128],
+        state=requirement.delivery_state,
+        proposed_by=context.person.id,
+    )
+    context.session.add(proposal)
+    await context.session.flush()
+    t = context.texts.bind(None)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    t.label("requirements", "proposal_add"),
+                    ProposalDecision(action="add", proposal_id=proposal.id),
+                ),
+                button(
+                    t.label("requirements", "proposal_dismiss"),
+                    ProposalDecision(action="dismiss", proposal_id=proposal.id),
+                ),
+            ]
+        ]
+    )
+    text = t("requirements/proposal", proposal=proposal, requirement=requirement)
+    for facilitator_id in context.settings.facilitator_ids:
+        await outbox_store.add_unique(
+            context.session,
+            community_id=requirement.community_id,
+            recipient=outbox_store.Recipient(facilitator_id),
+            payload=outbox_store.text_payload(
+                text, reply_markup=markup.model_dump(exclude_none=True)
+            ),
+            not_before=context.now,
+            dedup_key=f"rq:{requirement.id}:proposal:{facilitator_id}",
+        )
+
+
+REQUIREMENT_FLOW = register_flow(
+    FormFlow(
+        name="rq",
+        prompts="requirements",
+        command="/requirement",
+        build=build_requirement,
+        save=save_requirement,
+    )
+)
+
+
+# --- Matching and notices -------------------------------------------------------------------
+
+
+async def match_requirement(
+    session: AsyncSession,
+    texts: Texts,
+    requirement: Requirement,
+    poster: Person,
+    now: dt.datetime,
+) -> tuple[list[str], list[tuple[str, tuple[int, ...]]]]:
+    """Rank the BSOs that can supply, store them, and queue one notice per BSO's PoC.
+
+    Returns the names of the BSOs notified and, when a combination is proposed, each part's
+    BSO name and months. The poster's own BSO is left out, because its PoC posted the requirement.
+    """
+    months = window_months(requirement.window_start, requirement.window_end)
+    need = Need(
+        commodity=requirement.commodity,
+        months=months,
+        tonnes=total_tonnes(
+            requirement.quantity_tonnes,
+            requirement.frequency,
+            requirement.window_start,
+            requirement.window_end,
+        ),
+        state=requirement.delivery_state,
+    )
+    supplies = [
+        supply
+        for supply in await store.supplies(session, requirement.community_id, requirement.commodity)
+        if supply.bso != poster.bso_id
+    ]
+    matches = rank_suppliers(need, supplies)
+    combination = combine(need, matches)
+    parts = {part.bso: part for part in combination.parts} if combination else {}
+    told: list[str] = []
+    together: list[tuple[str, tuple[int, ...]]] = []
+    for rank, match in enumerate(matches, start=1):
+        assert isinstance(match.bso, int)
+        bso = await session.get(Bso, match.bso)
+        if bso is None:
+            continue
+        part = parts.get(match.bso)
+        candidate = RequirementCandidate(
+            community_id=requirement.community_id,
+            requirement_id=requirement.id,
+            bso_id=bso.id,
+            rank=rank,
+            score=match.score,
+            reasons=list(match.reasons),
+            months=list(match.months),
+            tonnes=match.tonnes,
+            in_combination=part is not None,
+        )
+        session.add(candidate)
+        if await notify_bso(session, texts, requirement, bso, match.reasons, part, now):
+            candidate.notified_at = now
+            told.append(bso.short_name or bso.name)
+    if combination is not None:
+        for part in combination.parts:
+            bso = await session.get(Bso, part.bso)
+            if bso is not None:
+                together.append((bso.short_name or bso.name, part.months))
+    await session.flush()
+    log.info(
+        "requirement %s: %s BSOs matched, %s notified", requirement.id, len(matches), len(told)
+    )
+    return told, together
+
+
+async def notify_bso(
+    session: AsyncSession,
+    texts: Texts,
+    requirement: Requirement,
+    bso: Bso,
+    reasons: Sequence[str],
+    part: Any,
+    now: dt.datetime,
+) -> bool:
+    """Queue the requirement to each reachable PoC of `bso`, once; return whether any was queued."""
+    queued = False
+    for poc in await store.reachable_pocs(session, bso.id):
+        t = texts.bind(poc.locale)
+        text = t(
+            "requirements/match_notice",
+            requirement=requirement,
+            commodity=load_commodities().display_name(requirement.commodity, t.locale),
+            unit=t.label("requirements", f"unit_{requirement.unit}"),
+            reasons=[t.label("requirements", f"reason_{code}") for code in reasons],
+            part_months=display_months(part.months, t.locale) if part is not None else None,
+            part_tonnes=part.tonnes if part is not None else None,
+        )
+        markup = offer_markup(t, requirement.id)
+        added = await outbox_store.add_unique(
+            session,
+            community_id=requirement.community_id,
+            recipient=outbox_store.Recipient(poc.telegram_id, person_id=poc.id),
+            payload=outbox_store.text_payload(
+                text, reply_markup=markup.model_dump(exclude_none=True)
+            ),
+            not_before=now,
+            dedup_key=f"rq:{requirement.id}:bso:{bso.id}:poc:{poc.id}",
+        )
+        queued = queued or added
+    return queued
+
+
+def offer_markup(t: LocalTexts, requirement_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    t.label("requirements", "we_can_supply"),
+                    RequirementButton(action="offer", requirement_id=requirement_id),
+                ),
+                button(
+                    t.label("requirements", "details"),
+                    RequirementButton(action="details", requirement_id=requirement_id),
+                ),
+            ]
+        ]
+    )
+
+
+# --- Cards in task-force groups -------------------------------------------------------------
+
+
+def card_text(texts: Texts, requirement: Requirement) -> str:
+    t = texts.bind(None)
+    return t(
+        "requirements/card",
+        requirement=requirement,
+        commodity=load_commodities().display_name(requirement.commodity, t.locale),
+        unit=t.label("requirements", f"unit_{requirement.unit}"),
+        frequency=t.label("requirements", requirement.frequency),
+        status=t.label("requirements", f"status_{requirement.status}"),
+    )
+
+
+def card_markup(texts: Texts, requirement: Requirement) -> InlineKeyboardMarkup | None:
+    if requirement.status in store.FINAL_STATUSES:
+        return None
+    return offer_markup(texts.bind(None), requirement.id)
+
+
+async def post_cards(
+    bot: Bot, texts: Texts, session: AsyncSession, requirement: Requirement, origin: Any
+) -> int:
+    """Post the card in the group the requirement came from, else in every task-force group.
+
+    NOTE: only the first card's message is stored, so status changes update that card
+    and not the copies in other task-force groups.
+    """
+    groups = await store.task_force_groups(session, requirement.community_id)
+    chat_ids = [group.telegram_chat_id for group in groups]
+    if isinstance(origin, int) and origin in chat_ids:
+        chat_ids = [origin]
+    posted = 0
+    for chat_id in chat_ids:
+        try:
+            sent = await bot.send_message(
+                chat_id,
+                card_text(texts, requirement),
+                reply_markup=card_markup(texts, requirement),
+            )
+        except TelegramAPIError as error:
+            log.warning(
+                "requirement %s card not posted in chat %s: %s",
+                requirement.id,
+                chat_id,
+                error.message,
+            )
+            continue
+        posted += 1
+        if requirement.card_message_id is None:
+            requirement.card_chat_id = chat_id
+            requirement.card_message_id = sent.message_id
+    return posted
+
+
+async def refresh_card(bot: Bot, texts: Texts, requirement: Requirement) -> None:
+    """Edit the card's text and buttons to show the requirement's current status."""
+    if requirement.card_chat_id is None or requirement.card_message_id is None:
+        return
+    try:
+        await bot.edit_message_text(
+            text=card_text(texts, requirement),
+            chat_id=requirement.card_chat_id,
+            message_id=requirement.card_message_id,
+            reply_markup=card_markup(texts, requirement),
+        )
+    except TelegramAPIError as error:
+        log.info("requirement %s card not updated: %s", requirement.id, error.message)
+
+
+# --- Commands -------------------------------------------------------------------------------
+
+
+@router.message(Command("requirement"), F.chat.type.in_({"group", "supergroup"}))
+async def requirement_in_group(
+    message: Message, bot: Bot, person: Person, is_facilitator: bool, t: LocalTexts
+) -> None:
+    refusal = post_refusal(person, is_facilitator)
+    if refusal is not None:
+        await message.reply(t(refusal))
+        return
+    link = await create_start_link(bot, f"{FORM_LINK}{message.chat.id}")
+    keyboard = InlineKeyboardBuilder()
+    keyboard.button(text=t.label("requirements", "continue_private"), url=link)
+    await message.reply(t("requirements/continue_in_private"), reply_markup=keyboard.as_markup())
+
+
+@router.message(Command("requirement"), F.chat.type == "private", StateFilter(None))
+async def requirement_in_private(
+    message: Message, state: FSMContext, person: Person, t: LocalTexts, **data: Any
+) -> None:
+    await open_requirement_form(message, state, person, t, data, origin=None)
+
+
+@router.message(
+    CommandStart(deep_link=True, magic=F.args.startswith(FORM_LINK)), F.chat.type == "private"
+)
+async def requirement_from_link(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    **data: Any,
+) -> None:
+    raw = (command.args or "").removeprefix(FORM_LINK)
+    # Telegram chat ids have at most 52 significant bits; anything longer is forged.
+    origin = int(raw) if raw.lstrip("-").isdigit() and len(raw) <= 17 else None
+    await open_requirement_form(message, state, person, t, data, origin=origin)
+
+
+async def open_requirement_form(
+    message: Message,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    data: dict[str, Any],
+    *,
+    origin: int | None,
+) -> None:
+    refusal = post_refusal(person, data["is_facilitator"])
+    if refusal is not None:
+        await message.answer(t(refusal))
+        return
+    context = form_context(message, person, t, data, group_chat_id=origin)
+    await start_form(REQUIREMENT_FLOW, message, state, context)
+
+
+@router.message(Command("requirements"), StateFilter(None))
+async def list_requirements(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    community: Community,
+    person: Person,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    query = (command.args or "").strip()
+    if query.lower() in ("mine", "my", "मेरी", "मेरे"):
+        await show_mine(message, session, person, is_facilitator, t)
+        return
+    commodity, state, unknown = parse_filters(query)
+    if unknown:
+        await message.reply(t("requirements/filter_unknown", unknown=unknown))
+        return
+    found = await store.open_requirements(session, community.id, commodity=commodity, state=state)
+    if not found:
+        await message.reply(t("requirements/list_empty", filtered=bool(query)))
+        return
+    shown = found[:LIST_MAX]
+    keyboard = InlineKeyboardBuilder()
+    for requirement in shown:
+        keyboard.button(
+            text=t.label("requirements", "details_of", number=requirement.id),
+            callback_data=RequirementButton(action="details", requirement_id=requirement.id),
+        )
+    keyboard.adjust(2)
+    # NOTE: only the newest LIST_MAX requirements are listed; the message says how many
+    # more there are and how to filter, instead of offering further pages.
+    await message.reply(
+        t(
+            "requirements/list",
+            entries=[entry_view(t, requirement) for requirement in shown],
+            more=len(found) - len(shown),
+        ),
+        reply_markup=keyboard.as_markup(),
+    )
+
+
+def parse_filters(query: str) -> tuple[str | None, str | None, list[str]]:
+    """Split "/requirements onion Maharashtra" into a commodity, a state and unknown words."""
+    commodity = state = None
+    unknown: list[str] = []
+    words = query.replace(",", " ").split()
+    index = 0
+    while index < len(words):
+        for size in (3, 2, 1):
+            phrase = " ".join(words[index : index + size])
+            if len(words) - index < size:
+                continue
+            if commodity is None and (found := find_commodity(phrase)):
+                commodity = found
+            elif state is None and (found := find_state(phrase)) and size == len(phrase.split()):
+                state = found
+            else:
+                continue
+            index += size
+            break
+        else:
+            unknown.append(words[index])
+            index += 1
+    return commodity, state, unknown
+
+
+def entry_view(t: LocalTexts, requirement: Requirement) -> dict[str, Any]:
+    return {
+        "requirement": requirement,
+        "commodity": load_commodities().display_name(requirement.commodity, t.locale),
+        "unit": t.label("requirements", f"unit_{requirement.unit}"),
+        "status": t.label("requirements", f"status_{requirement.status}"),
+    }
+
+
+async def show_mine(
+    message: Message, session: AsyncSession, person: Person, is_facilitator: bool, t: LocalTexts
+) -> None:
+    mine = await store.posted_by(session, person.id)
+    if not mine:
+        await message.reply(t("requirements/mine_empty"))
+        return
+    keyboard = InlineKeyboardBuilder()
+    entries = []
+    for requirement in mine[:LIST_MAX]:
+        offers = await store.offers_of(session, requirement.id)
+        entries.append({**entry_view(t, requirement), "offers": offers})
+        keyboard.button(
+            text=t.label("requirements", "details_of", number=requirement.id),
+            callback_data=RequirementButton(action="details", requirement_id=requirement.id),
+        )
+    keyboard.adjust(2)
+    await message.reply(t("requirements/mine", entries=entries), reply_markup=keyboard.as_markup())
+
+
+# --- Details --------------------------------------------------------------------------------
+
+
+@router.callback_query(RequirementButton.filter(F.action == "details"))
+async def details(
+    callback: CallbackQuery,
+    callback_data: RequirementButton,
+    session: AsyncSession,
+    community: Community,
+    person: Person,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    requirement = await store.get_requirement(session, community.id, callback_data.requirement_id)
+    if requirement is None or not isinstance(callback.message, Message):
+        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+        return
+    await callback.answer()
+    private = callback.message.chat.type == "private"
+    decider = private and may_decide(person, is_facilitator, requirement)
+    offers = await store.offers_of(session, requirement.id) if decider else []
+    keyboard = InlineKeyboardBuilder()
+    for offer in offers:
+        if offer.status == "pending" and requirement.status not in store.FINAL_STATUSES:
+            for action in ("accept", "decline"):
+                keyboard.button(
+                    text=t.label(
+                        "requirements", action, bso=offer.bso.short_name or offer.bso.name
+                    ),
+                    callback_data=OfferDecision(action=action, offer_id=offer.id),
+                )
+    if decider and requirement.status not in store.FINAL_STATUSES:
+        keyboard.button(
+            text=t.label("requirements", "close"),
+            callback_data=RequirementButton(action="close", requirement_id=requirement.id),
+        )
+    keyboard.adjust(2)
+    await callback.message.answer(
+        t(
+            "requirements/details",
+            **entry_view(t, requirement),
+            frequency=t.label("requirements", requirement.frequency),
+            offers=offers,
+            show_contact=private,
+        ),
+        reply_markup=keyboard.as_markup(),
+    )
+
+
+# --- Offers ---------------------------------------------------------------------------------
+
+
+def offer_refusal(
+    person: Person, requirement: Requirement | None, poster: Person | None
+) -> str | None:
+    """Return the alert that explains why `person` cannot offer, or None if they can."""
+    if requirement is None:
+        return "common/button_unknown"
+    if person.status != "approved" or person.bso_id is None:
+        return "requirements/pocs_only"
+    if requirement.status in store.FINAL_STATUSES:
+        return "requirements/not_open"
+    if poster is not None and poster.bso_id == person.bso_id:
+        return "requirements/own_bso"
+    return None
+
+
+async def build_offer(context: FormContext) -> Form:
+    fields = (
+        FormField(
+            name="quantity",
+            kind=QuantityField(unit_labels=unit_labels(context.texts)),
+            question="requirements/offer/q_quantity",
+        ),
+        FormField(
+            name="fpos",
+            kind=LongText(max_length=1000, min_length=3),
+            question="requirements/offer/q_fpos",
+        ),
+        FormField(name="months", kind=MonthSet(), question="requirements/offer/q_months"),
+        FormField(
+            name="price",
+            kind=ShortText(max_length=200),
+            question="requirements/offer/q_price",
+            optional=True,
+        ),
+    )
+    return Form(name="ro", fields=fields, summary="requirements/offer/title", ttl=context.form_ttl)
+
+
+async def save_offer(context: FormContext, confirmed: Confirmed) -> None:
+    session = context.session
+    requirement_id = context.extra.get("requirement_id")
+    requirement = (
+        await store.get_requirement(session, context.community.id, requirement_id)
+        if isinstance(requirement_id, int)
+        else None
+    )
+    person = await session.get(Person, context.person.id)
+    poster = (
+        await session.get(Person, requirement.posted_by)
+        if requirement and requirement.posted_by
+        else None
+    )
+    refusal = (
+        offer_refusal(person, requirement, poster)
+        if person is not None
+        else "requirements/pocs_only"
+    )
+    if refusal is not None or requirement is None or person is None or person.bso_id is None:
+        raise FormRejected("requirements/offer_refused")
+    answers = confirmed.answers
+    offer = await store.offer_of_bso(session, requirement.id, person.bso_id)
+    edited = offer is not None
+    if offer is None:
+        offer = Offer(
+            community_id=requirement.community_id,
+            requirement_id=requirement.id,
+            bso_id=person.bso_id,
+        )
+        session.add(offer)
+    offer.person_id = person.id
+    offer.quantity_tonnes = answers["quantity"].tonnes
+    offer.fpos_place = answers["fpos"]
+    offer.months = list(answers["months"])
+    offer.price = answers.get("price")
+    if offer.status != "accepted":
+        offer.status = "pending"
+    await session.flush()
+    await session.refresh(offer)
+    requirement.status = store.status_after_offers(
+        requirement, await store.offers_of(session, requirement.id)
+    )
+    log.info(
+        "offer %s on requirement %s %s by person %s",
+        offer.id,
+        requirement.id,
+        "changed" if edited else "made",
+        person.id,
+    )
+    if poster is not None:
+        t = context.texts.bind(poster.locale)
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    button(
+                        t.label(
+                            "requirements", "accept", bso=offer.bso.short_name or offer.bso.name
+                        ),
+                        OfferDecision(action="accept", offer_id=offer.id),
+                    ),
+                    button(
+                        t.label(
+                            "requirements", "decline", bso=offer.bso.short_name or offer.bso.name
+                        ),
+                        OfferDecision(action="decline", offer_id=offer.id),
+                    ),
+                ]
+            ]
+        )
+        outbox_store.add_rows(
+            session,
+            community_id=requirement.community_id,
+            recipients=[outbox_store.Recipient(poster.telegram_id, person_id=poster.id)],
+            payload=outbox_store.text_payload(
+                t(
+                    "requirements/offer_received",
+                    requirement=requirement,
+                    offer=offer,
+                    months=display_months(offer.months, t.locale),
+                    edited=edited,
+                ),
+                reply_markup=markup.model_dump(exclude_none=True),
+            ),
+            not_before=context.now,
+            priority=outbox_store.NOTICE,
+        )
+    bot, texts, t, chat_id = context.bot, context.texts, context.t, context.chat_id
+
+    async def confirm() -> None:
+        await wake_senders()
+        await refresh_card(bot, texts, requirement)
+        await bot.send_message(
+            chat_id, t("requirements/offer_saved", requirement=requirement, edited=edited)
+        )
+
+    context.after_commit(confirm)
+
+
+OFFER_FLOW = register_flow(
+    FormFlow(
+        name="ro",
+        prompts="requirements/offer",
+        command="/requirements",
+        build=build_offer,
+        save=save_offer,
+    )
+)
+
+
+@router.callback_query(RequirementButton.filter(F.action == "offer"))
+async def offer_pressed(
+    callback: CallbackQuery,
+    callback_data: RequirementButton,
+    state: FSMContext,
+    bot: Bot,
+    person: Person,
+    t: LocalTexts,
+    **data: Any,
+) -> None:
+    session: AsyncSession = data["session"]
+    requirement = await store.get_requirement(
+        session, data["community"].id, callback_data.requirement_id
+    )
+    poster = (
+        await session.get(Person, requirement.posted_by)
+        if requirement and requirement.posted_by
+        else None
+    )
+    refusal = offer_refusal(person, requirement, poster)
+    if refusal is not None or requirement is None:
+        log.info(
+            "offer button on requirement %s refused for user %s: %s",
+            callback_data.requirement_id,
+            callback.from_user.id,
+            refusal,
+        )
+        await callback.answer(t.alert(refusal or "common/button_unknown"), show_alert=True)
+        return
+    message = callback.message
+    if not isinstance(message, Message) or message.chat.type != "private":
+        # The offer form runs in private chat, which the start link opens.
+        link = await create_start_link(bot, f"{OFFER_LINK}{requirement.id}")
+        await callback.answer(url=link)
+        return
+    await callback.answer()
+    await open_offer_form(message, state, person, t, {**data, "bot": bot}, requirement)
+
+
+@router.message(
+    CommandStart(deep_link=True, magic=F.args.startswith(OFFER_LINK)), F.chat.type == "private"
+)
+async def offer_from_link(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    **data: Any,
+) -> None:
+    raw = (command.args or "").removeprefix(OFFER_LINK)
+    session: AsyncSession = data["session"]
+    requirement = (
+        await store.get_requirement(session, data["community"].id, int(raw))
+        if raw.isdigit() and len(raw) <= 9
+        else None
+    )
+    poster = (
+        await session.get(Person, requirement.posted_by)
+        if requirement and requirement.posted_by
+        else None
+    )
+    refusal = offer_refusal(person, requirement, poster)
+    if refusal is not None or requirement is None:
+        await message.answer(t(refusal or "common/button_unknown"))
+        return
+    await open_offer_form(message, state, person, t, data, requirement)
+
+
+async def open_offer_form(
+    message: Message,
+    state: FSMContext,
+    person: Person,
+    t: LocalTexts,
+    data: dict[str, Any],
+    requirement: Requirement,
+) -> None:
+    """Open the offer form; a BSO that offered already edits its offer."""
+    assert person.bso_id is not None
+    existing = await store.offer_of_bso(data["session"], requirement.id, person.bso_id)
+    answers = None
+    if existing is not None:
+        answers = {
+            "quantity": {
+                "amount": existing.quantity_tonnes,
+                "unit": "tonne",
+                "tonnes": existing.quantity_tonnes,
+            },
+            "fpos": existing.fpos_place,
+            "months": list(existing.months),
+            "price": existing.price,
+        }
+    context = form_context(message, person, t, data, requirement_id=requirement.id)
+    await message.answer(t("requirements/offer_intro", **entry_view(t, requirement)))
+    await start_form(OFFER_FLOW, message, state, context, answers=answers)
+
+
+# --- Accepting and declining ----------------------------------------------------------------
+
+
+@router.callback_query(OfferDecision.filter())
+async def decide_offer(
+    callback: CallbackQuery,
+    callback_data: OfferDecision,
+    bot: Bot,
+    session: AsyncSession,
+    community: Community,
+    texts: Texts,
+    person: Person,
+    is_facilitator: bool,
+    t: LocalTexts,
+    clock: Any,
+) -> None:
+    offer = await session.get(Offer, callback_data.offer_id)
+    requirement = (
+        await store.get_requirement(session, community.id, offer.requirement_id) if offer else None
+    )
+    if offer is None or requirement is None or callback_data.action not in ("accept", "decline"):
+        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+        return
+    if not may_decide(person, is_facilitator, requirement):
+        log.warning(
+            "offer %s %s rejected: user %s did not post requirement %s",
+            offer.id,
+            callback_data.action,
+            callback.from_user.id,
+            requirement.id,
+        )
+        await callback.answer(t.alert("requirements/not_yours"), show_alert=True)
+        return
+    if requirement.status in store.FINAL_STATUSES:
+        await callback.answer(t.alert("requirements/not_open"), show_alert=True)
+        return
+    if offer.status != "pending":
+        await callback.answer(t.alert("requirements/already_decided"), show_alert=True)
+        return
+
+    now = clock.now()
+    offerer = await session.get(Person, offer.person_id) if offer.person_id else None
+    poster = await session.get(Person, requirement.posted_by) if requirement.posted_by else None
+    if callback_data.action == "accept":
+        offer.status = "accepted"
+        offer.accepted_at = now
+        offer.accepted_by = callback.from_user.id
+    else:
+        offer.status = "declined"
+    requirement.status = store.status_after_offers(
+        requirement, await store.offers_of(session, requirement.id)
+    )
+    queue_decision_notices(session, texts, requirement, offer, offerer, poster, now)
+    await session.commit()
+    log.info("offer %s %sed by user %s", offer.id, callback_data.action, callback.from_user.id)
+
+    await wake_senders()
+    await callback.answer(t.alert(f"requirements/offer_{callback_data.action}ed"))
+    await drop_buttons(callback)
+    await refresh_card(bot, texts, requirement)
+
+
+def queue_decision_notices(
+    session: AsyncSession,
+    texts: Texts,
+    requirement: Requirement,
+    offer: Offer,
+    offerer: Person | None,
+    poster: Person | None,
+    now: dt.datetime,
+) -> None:
+    """Queue the decision to the offering PoC and, on acceptance, each side's contact to the other."""
+    accepted = offer.status == "accepted"
+    if offerer is not None:
+        t = texts.bind(offerer.locale)
+        outbox_store.add_rows(
+            session,
+            community_id=requirement.community_id,
+            recipients=[outbox_store.Recipient(offerer.telegram_id, person_id=offerer.id)],
+            payload=outbox_store.text_payload(
+                t(
+                    "requirements/decision_to_supplier",
+                    requirement=requirement,
+                    accepted=accepted,
+                    contact=requirement.contact,
+                )
+            ),
+            not_before=now,
+            priority=outbox_store.NOTICE,
+        )
+    if accepted and poster is not None:
+        t = texts.bind(poster.locale)
+        outbox_store.add_rows(
+            session,
+            community_id=requirement.community_id,
+            recipients=[outbox_store.Recipient(poster.telegram_id, person_id=poster.id)],
+            payload=outbox_store.text_payload(
+                t(
+                    "requirements/supplier_contact",
+                    requirement=requirement,
+                    offer=offer,
+                    name=offerer.name if offerer else None,
+                    phone=display_phone(offerer.phone) if offerer else None,
+                )
+            ),
+            not_before=now,
+            priority=outbox_store.NOTICE,
+        )
+
+
+# --- Closing --------------------------------------------------------------------------------
+
+
+async def build_close(context: FormContext) -> Form:
+    fields = (
+        FormField(
+            name="outcome",
+            kind=Choice(options=context.options("requirements/close", store.OUTCOMES)),
+            question="requirements/close/q_outcome",
+        ),
+        FormField(
+            name="tonnes",
+            kind=Number(
+                unit="tonnes", minimum=0, maximum=1_000_000, unit_synonyms=("t", "tonne", "टन")
+            ),
+            question="requirements/close/q_tonnes",
+            condition=lambda answers: answers.get("outcome") != "not_supplied",
+        ),
+    )
+    return Form(name="rc", fields=fields, summary="requirements/close/title", ttl=context.form_ttl)
+
+
+async def save_close(context: FormContext, confirmed: Confirmed) -> None:
+    session = context.session
+    requirement_id = context.extra.get("requirement_id")
+    requirement = (
+        await store.get_requirement(session, context.community.id, requirement_id)
+        if isinstance(requirement_id, int)
+        else None
+    )
+    if requirement is None or not may_decide(context.person, context.is_facilitator, requirement):
+        raise FormRejected("requirements/close_refused")
+    if requirement.status in store.FINAL_STATUSES:
+        raise FormRejected("requirements/close_refused")
+    requirement.status = "closed"
+    requirement.outcome = confirmed.answers["outcome"]
+    requirement.outcome_tonnes = float(confirmed.answers.get("tonnes") or 0)
+    requirement.closed_at = context.now
+    log.info(
+        "requirement %s closed by person %s: %s",
+        requirement.id,
+        context.person.id,
+        requirement.outcome,
+    )
+    bot, texts, t, chat_id = context.bot, context.texts, context.t, context.chat_id
+
+    async def confirm() -> None:
+        await refresh_card(bot, texts, requirement)
+        await bot.send_message(
+            chat_id,
+            t(
+                "requirements/closed",
+                requirement=requirement,
+                outcome=t.label("requirements/close", requirement.outcome or ""),
+            ),
+        )
+
+    context.after_commit(confirm)
+
+
+CLOSE_FLOW = register_flow(
+    FormFlow(
+        name="rc",
+        prompts="requirements/close",
+        command="/requirements mine",
+        build=build_close,
+        save=save_close,
+    )
+)
+
+
+@router.callback_query(RequirementButton.filter(F.action == "close"))
+async def close_pressed(
+    callback: CallbackQuery,
+    callback_data: RequirementButton,
+    state: FSMContext,
+    person: Person,
+    is_facilitator: bool,
+    t: LocalTexts,
+    **data: Any,
+) -> None:
+    requirement = await store.get_requirement(
+        data["session"], data["community"].id, callback_data.requirement_id
+    )
+    message = callback.message
+    if requirement is None or not isinstance(message, Message) or message.chat.type != "private":
+        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+        return
+    if not may_decide(person, is_facilitator, requirement):
+        log.warning(
+            "close of requirement %s rejected for user %s", requirement.id, callback.from_user.id
+        )
+        await callback.answer(t.alert("requirements/not_yours"), show_alert=True)
+        return
+    if requirement.status in store.FINAL_STATUSES:
+        await callback.answer(t.alert("requirements/not_open"), show_alert=True)
+        return
+    await callback.answer()
+    context = form_context(
+        message,
+        person,
+        t,
+        {**data, "is_facilitator": is_facilitator},
+        requirement_id=requirement.id,
+    )
+    await start_form(CLOSE_FLOW, message, state, context)
+
+
+# --- Buyer proposals ------------------------------------------------------------------------
+
+
+@router.callback_query(ProposalDecision.filter())
+async def decide_proposal(
+    callback: CallbackQuery,
+    callback_data: ProposalDecision,
+    session: AsyncSession,
+    community: Community,
+    is_facilitator: bool,
+    t: LocalTexts,
+) -> None:
+    proposal = await store.get_proposal(session, community.id, callback_data.proposal_id)
+    message = await facilitator_press(
+        callback,
+        known=proposal is not None and callback_data.action in ("add", "dismiss"),
+        is_facilitator=is_facilitator,
+        t=t,
+        private_alert="requirements/private_only",
+        subject="buyer proposal",
+    )
+    if message is None or proposal is None:
+        return
+    if proposal.status != "pending":
+        await callback.answer(t.alert("requirements/already_decided"), show_alert=True)
+        return
+    if callback_data.action == "add":
+        buyer = Buyer(
+            community_id=community.id,
+            name=proposal.name,
+            name_key=name_key(proposal.name),
+            commodities=list(proposal.commodities),
+            city=proposal.city,
+            state=proposal.state,
+        )
+        session.add(buyer)
+        await session.flush()
+        proposal.buyer_id = buyer.id
+        proposal.status = "added"
+        if proposal.requirement_id is not None:
+            requirement = await session.get(Requirement, proposal.requirement_id)
+            if requirement is not None:
+                requirement.buyer_id = buyer.id
+        await registries.rebuild_search_terms(session, community.id)
+    else:
+        proposal.status = "dismissed"
+    await session.commit()
+    log.info("buyer proposal %s %s by user %s", proposal.id, proposal.status, callback.from_user.id)
+    await callback.answer(t.alert(f"requirements/proposal_{proposal.status}"))
+    await drop_buttons(callback)
+
+
+# --- Expiry ---------------------------------------------------------------------------------
+
+
+class ExpiryTicker:
+    """The scheduler ticker that marks requirements whose delivery window ended as expired.
+
+    Each expiry tells the poster once, through an outbox row keyed by the requirement.
+    Register `on_startup` with the Dispatcher, so the ticker has the bot that edits cards.
+    NOTE: the cards are edited before the scheduler commits; a failed commit leaves a
+    card saying expired until the next tick marks the requirement again.
+    """
+
+    def __init__(self, texts: Texts) -> None:
+        self.texts = texts
+        self.bot: Bot | None = None
+
+    async def on_startup(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def __call__(self, session: AsyncSession, now: dt.datetime) -> int:
+        queued = 0
+        expired = []
+        # India is ahead of UTC, so the UTC date plus one day bounds every local date.
+        for requirement in await store.due_to_expire(session, now.date() + dt.timedelta(days=1)):
+            community = await people.get_community(session, requirement.community_id)
+            timezone = zoneinfo.ZoneInfo(community.timezone if community else "Asia/Kolkata")
+            if requirement.window_end >= now.astimezone(timezone).date():
+                continue
+            requirement.status = "expired"
+            expired.append(requirement)
+            poster = (
+                await session.get(Person, requirement.posted_by) if requirement.posted_by else None
+            )
+            if poster is None:
+                continue
+            t = self.texts.bind(poster.locale)
+            if await outbox_store.add_unique(
+                session,
+                community_id=requirement.community_id,
+                recipient=outbox_store.Recipient(poster.telegram_id, person_id=poster.id),
+                payload=outbox_store.text_payload(
+                    t("requirements/expired", requirement=requirement)
+                ),
+                not_before=now,
+                dedup_key=f"rq:{requirement.id}:expired",
+            ):
+                queued += 1
+        await session.flush()
+        for requirement in expired:
+            log.info("requirement %s expired", requirement.id)
+            if self.bot is not None:
+                await refresh_card(self.bot, self.texts, requirement)
+        return queued
