@@ -31,6 +31,7 @@ from bot.texts import MESSAGE_LIMIT, LocalTexts, utf16_length
 from handlers.callbacks import ProgressReportPage, ProgressView
 from handlers.keyboards import button
 from handlers.progress_fields import CHECKIN_PROMPTS, outcome_fields
+from storage import connections as connection_store
 from storage import people
 from storage import progress as progress_store
 from storage.models import (
@@ -52,6 +53,7 @@ from storage.progress import (
     month_from_key,
     month_key,
 )
+from storage.recognition import month_bounds
 
 log = logging.getLogger(__name__)
 router = Router(name="progress_views")
@@ -310,7 +312,8 @@ async def overview_page(
     page: int,
     note: str | None = None,
 ) -> tuple[Markup, InlineKeyboardMarkup]:
-    """Render the month's overview: filed and missing BSOs, totals, and its buttons."""
+    """Render the month's overview: filed and missing BSOs, totals, the month's connections
+    and buyer matches, and its buttons."""
     bsos = await people.list_bsos(session, community.id)
     reports = await progress_store.month_reports(session, community.id, month)
     changes = await progress_store.report_changes(session, [report.id for report in reports])
@@ -335,6 +338,8 @@ async def overview_page(
     rows.sort(key=lambda row: row.filing is None)
 
     totals = progress_store.totals(reports)
+    start, end = month_bounds(month, community.timezone)
+    links = await connection_store.count_links(session, community.id, start, end)
     context = {
         "month": month_label(month, t.locale),
         "closed": (
@@ -344,6 +349,7 @@ async def overview_page(
         "filed_count": len(reports),
         "bso_count": len(bsos),
         "totals": outcome_items(t, totals) if reports else [],
+        "links": links,
     }
 
     def render(size: int, index: int) -> Markup:

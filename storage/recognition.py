@@ -1,8 +1,8 @@
 """What a community's monthly recognition post recognises, and the post's stored draft.
 
 Two kinds of month are involved. The activity month is the month the post recognises:
-gives added and asks addressed in it, bounded by midnights in the community's time
-zone. The report month is the month of the progress reports read for check-in
+gives added, asks addressed, ask-give connections marked done and buyer matches
+(offers accepted) in it, bounded by midnights in the community's time zone. The report month is the month of the progress reports read for check-in
 streaks and milestones. With the default schedule the reports of a month are filed
 after it ends, so the caller chooses the report month (`bot.jobs.recognition`).
 
@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import connections as connection_store
 from storage import outbox as outbox_store
 from storage.models import (
     Bso,
+    Connection,
     Contribution,
     GroupChat,
     JobRun,
@@ -58,6 +60,16 @@ class AddressedAsk:
 
 
 @dataclass(frozen=True)
+class ConnectionWin:
+    """A connection of two BSOs marked done in the month. `title` is the ask's title, or
+    None when the ask is private or deleted, because the post goes to CoP-wide groups."""
+
+    ask_bso: Bso
+    give_bso: Bso
+    title: str | None
+
+
+@dataclass(frozen=True)
 class Streak:
     """A BSO's run of consecutive monthly reports that ends with the report month."""
 
@@ -79,6 +91,8 @@ class MonthRecognition:
     report_month: dt.date
     gives: list[GiveCredit] = field(default_factory=list)
     addressed: list[AddressedAsk] = field(default_factory=list)
+    connections_done: list[ConnectionWin] = field(default_factory=list)
+    buyer_matches: list[connection_store.BuyerMatch] = field(default_factory=list)
     streaks: list[Streak] = field(default_factory=list)
     first_linkages: list[Bso] = field(default_factory=list)
     new_schemes: list[SchemeMilestone] = field(default_factory=list)
@@ -86,7 +100,13 @@ class MonthRecognition:
     @property
     def empty(self) -> bool:
         return not (
-            self.gives or self.addressed or self.streaks or self.first_linkages or self.new_schemes
+            self.gives
+            or self.addressed
+            or self.connections_done
+            or self.buyer_matches
+            or self.streaks
+            or self.first_linkages
+            or self.new_schemes
         )
 
 
@@ -164,6 +184,40 @@ async def asks_addressed(
     ).all()
     found = [AddressedAsk(entry.bso, entry.title) for entry in entries]
     return sorted(found, key=lambda item: _by_name(item.bso))
+
+
+# --- Connections and buyer matches ---------------------------------------------------------
+
+
+async def connections_done(
+    session: AsyncSession, community_id: int, month: dt.date, timezone: str
+) -> list[ConnectionWin]:
+    """Return the connections whose status is done and was set in `month`, by ask BSO name."""
+    start, end = month_bounds(month, timezone)
+    done = await connection_store.done_between(session, community_id, start, end)
+    bsos = {bso.id: bso for bso in await _bsos(session, _connection_bso_ids(done))}
+    wins = [
+        ConnectionWin(
+            ask_bso=bsos[item.ask_bso_id],
+            give_bso=bsos[item.give_bso_id],
+            title=item.ask.title if item.ask is not None and not item.ask.private else None,
+        )
+        for item in done
+    ]
+    return sorted(wins, key=lambda win: (_by_name(win.ask_bso), _by_name(win.give_bso)))
+
+
+def _connection_bso_ids(connections: Iterable[Connection]) -> set[int]:
+    return {bso_id for item in connections for bso_id in (item.ask_bso_id, item.give_bso_id)}
+
+
+async def buyer_matches(
+    session: AsyncSession, community_id: int, month: dt.date, timezone: str
+) -> list[connection_store.BuyerMatch]:
+    """Return the offers accepted in `month`, by supplying BSO name."""
+    start, end = month_bounds(month, timezone)
+    found = await connection_store.buyer_matches_between(session, community_id, start, end)
+    return sorted(found, key=lambda match: _by_name(match.bso))
 
 
 # --- Progress reports -----------------------------------------------------------------------
@@ -316,6 +370,8 @@ async def collect(
         report_month=report_month,
         gives=await gives_added(session, community_id, month, timezone),
         addressed=await asks_addressed(session, community_id, month, timezone),
+        connections_done=await connections_done(session, community_id, month, timezone),
+        buyer_matches=await buyer_matches(session, community_id, month, timezone),
         streaks=await checkin_streaks(session, community_id, report_month),
         first_linkages=await first_buyer_linkages(session, community_id, report_month),
         new_schemes=await new_schemes(session, community_id, report_month),
