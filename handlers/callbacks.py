@@ -151,3 +151,61 @@ class RecognitionTemplate(CallbackData, prefix="rt1"):
     # heading or closing (the next message becomes that text), or restore (both back to
     # the wording of post.html).
     action: str
+
+
+class ConnectPage(CallbackData, prefix="cn1"):
+    # page (page `page` of the ask-give suggestions), connect (introduce the BSOs of ask
+    # `ask_id` and give `give_id`, pressed on suggestions page `page`), or list (page
+    # `page` of the recorded connections).
+    op: str
+    ask_id: RowId = 0
+    give_id: RowId = 0
+    page: RowId = 0
+
+
+class ConnectionStatus(CallbackData, prefix="cs1"):
+    # open (the facilitator's view of one connection), or the status to set: talking,
+    # done, no_outcome. `view` is the message the button is on: intro (a PoC's
+    # introduction) or list (the facilitator's view). `page` is the list page to go back to.
+    op: str
+    connection_id: RowId
+    view: str = "intro"
+    page: RowId = 0
+
+
+class ConsolidateView(CallbackData, prefix="cs1"):
+    # page (the overview's page `page`), open (cluster `cluster_id`), merge (the clusters
+    # it may merge with, page `pick_page`), merge_yes (merge cluster `other_id` into it),
+    # split (its asks, page `pick_page`), split_yes (take ask `other_id` out), address
+    # (asks to confirm), address_yes, reopen, csv. `page` is the overview page to go back to.
+    action: str
+    cluster_id: RowId = 0
+    other_id: RowId = 0
+    page: RowId = 0
+    pick_page: RowId = 0
+
+
+class SupplyAction(CallbackData, prefix="sp1"):
+    # list, add, edit, delete (shows a confirmation), delete_yes or delete_keep.
+    # `profile_id` names the BSO's supply profile; list and add leave it 0.
+    action: str
+    profile_id: RowId = 0
+
+
+class RequirementButton(CallbackData, prefix="rq1"):
+    # offer (opens the offer form), details, close (opens the closing form) or mine (the
+    # poster's list with offers).
+    action: str
+    requirement_id: RowId
+
+
+class OfferDecision(CallbackData, prefix="of1"):
+    # accept or decline, pressed by the requirement's poster or a facilitator.
+    action: str
+    offer_id: RowId
+
+
+class ProposalDecision(CallbackData, prefix="bp1"):
+    # A facilitator's decision on a buyer proposed with a requirement: add or dismiss.
+    action: str
+    proposal_id: RowId

@@ -6,6 +6,7 @@ original, and must actually be in Hindi. The checks read the real template files
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
@@ -33,6 +34,16 @@ UNTRANSLATED_BLOCKS = {
 # answerCallbackQuery accepts 0-200 characters of text. Each entry is (template, a context
 # that makes the text as long as it gets).
 ALERT_TEMPLATES = [
+    ("requirements/already_decided", {}),
+    ("requirements/not_open", {}),
+    ("requirements/not_yours", {}),
+    ("requirements/offer_accepted", {}),
+    ("requirements/offer_declined", {}),
+    ("requirements/own_bso", {}),
+    ("requirements/pocs_only", {}),
+    ("requirements/private_only", {}),
+    ("requirements/proposal_added", {}),
+    ("requirements/proposal_dismissed", {}),
     ("actions/already", {"title": "T" * 200, "status": "In progress"}),
     ("actions/changed", {}),
     ("actions/finish_first", {}),
@@ -46,10 +57,19 @@ ALERT_TEMPLATES = [
     ("asks/mine/no_edit_withdrawn", {}),
     ("asks/mine/not_yours", {}),
     ("asks/mine/private_only", {}),
+    ("supply/not_yours", {}),
+    ("supply/private_only", {}),
     ("asks/mine/unchanged", {"status": "in progress, काम चल रहा है"}),
     ("asks/pending_only", {"command": "/mine"}),
     ("asks/pocs_only", {"command": "/mine"}),
     ("common/facilitators_only", {}),
+    ("consolidate/already_addressed", {}),
+    ("consolidate/already_open", {}),
+    ("consolidate/cannot_merge", {}),
+    ("consolidate/cannot_split", {}),
+    ("consolidate/csv_unchanged", {}),
+    ("consolidate/gone", {}),
+    ("consolidate/private_only", {}),
     ("forms/ended", {"command": "/checkin"}),
     ("progress/private_only", {"command": "/progress"}),
     ("forms/expired_alert", {"command": "/broadcast"}),
@@ -93,6 +113,15 @@ ALERT_TEMPLATES = [
         },
     ),
     ("webinars/rsvp_unknown", {}),
+    ("connections/private_only", {}),
+    ("connections/gone", {}),
+    ("connections/not_yours", {}),
+    ("connections/unchanged", {"status": "कोई नतीजा नहीं"}),
+    ("connections/status_set", {"status": "कोई नतीजा नहीं"}),
+    (
+        "connections/already_alert",
+        {"on": datetime.date(2026, 9, 30), "status": "कोई नतीजा नहीं"},
+    ),
 ]
 ALERT_MAX = 200
 COMMAND_DESCRIPTION_MIN = 3

@@ -29,6 +29,7 @@ from bot.forms import (
     MessageAnswer,
     MessageRef,
     MonthField,
+    MonthSet,
     MultiChoice,
     Number,
     Option,
@@ -37,6 +38,7 @@ from bot.forms import (
     StateList,
     YesNo,
 )
+from bot.forms.window import PlaceField, QuantityField, WindowField
 from bot.texts import PROMPTS_DIR, Texts
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "bot" / "forms"
@@ -57,6 +59,8 @@ MEETING = DateTimeField(timezone="Asia/Kolkata", earliest=NOW)
 FOLLOW_UP = DateTimeField(
     timezone="Asia/Kolkata", earliest=NOW.replace(hour=18, minute=0), earliest_is_now=False
 )
+
+QUANTITY = QuantityField(unit_labels={})
 
 ROLES = (
     Option(key="producer", labels={"en": "Producer", "hi": "उत्पादक"}),
@@ -247,6 +251,19 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("wrong weekday", "date_weekday_mismatch", parse_with(MEETING, "Mon 15 Dec 2026 10:30")),
     ("month word", "month_invalid", parse_with(MonthField(), "soon")),
     ("month 13 of year", "month_no_such_month", parse_with(MonthField(), "13/2026")),
+    ("word among months", "months_unknown", parse_with(MonthSet(), "mid March to May")),
+    ("no month at all", "months_unknown", parse_with(MonthSet(), "soon")),
+    ("month number 13", "months_no_such_month", parse_with(MonthSet(), "11-13")),
+    ("range without end", "months_range_open", parse_with(MonthSet(), "March to")),
+    ("two numbers", "quantity_invalid", parse_with(QUANTITY, "10 to 20 tonnes")),
+    ("quantity alone", "quantity_unit_missing", parse_with(QUANTITY, "20")),
+    ("zero quantity", "quantity_not_positive", parse_with(QUANTITY, "0 kg")),
+    ("huge quantity", "quantity_too_large", parse_with(QUANTITY, "2000000 tonnes")),
+    ("town alone", "place_state_missing", parse_with(PlaceField(), "Nashik")),
+    ("window word", "window_invalid", parse_with(WindowField(), "soon")),
+    ("window backwards", "window_reversed", parse_with(WindowField(), "15 May 2027 to 1 Apr 2027")),
+    ("window over", "window_past", parse_with(WindowField(), "Jan 2026 to Mar 2026")),
+    ("window too long", "window_too_long", parse_with(WindowField(), "Jan 2027 to Mar 2028")),
 ]
 SAMPLE_IDS = [sample_id for sample_id, _, _ in SAMPLES]
 CODES = sorted(raised_codes())
