@@ -4,55 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import actions
-from storage.db import as_utc, create_engine, create_sessionmaker
-from storage.models import Base, Bso, Community, FollowUpAction, Person
+from storage.db import as_utc
+from storage.models import Bso, Community, FollowUpAction, Person
 
 NOW = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 12, 1)
-
-
-async def _create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        created = create_engine(f"sqlite:///{tmp_path / 'actions.sqlite'}")
-        await _create_schema(created)
-        yield created
-        await created.dispose()
-        return
-
-    url = request.getfixturevalue("postgres_url")
-    schema = f"actions_{uuid.uuid4().hex[:12]}"
-    setup = create_engine(url)
-    async with setup.begin() as connection:
-        await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    created = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        await _create_schema(created)
-        yield created
-    finally:
-        await created.dispose()
-        async with setup.begin() as connection:
-            await connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await setup.dispose()
-
-
-@pytest.fixture
-async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with create_sessionmaker(engine)() as opened:
-        yield opened
 
 
 async def community_with_bsos(session: AsyncSession, *names: str) -> tuple[Community, list[Bso]]:

@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import consolidation
-from storage.db import create_engine, create_sessionmaker
 from storage.models import (
     AskCluster,
     AskClusterMember,
-    Base,
     Bso,
     Community,
     Contribution,
@@ -30,39 +25,6 @@ ONION_LOAN = "Working capital loan for onion aggregation"
 ONION_LOAN_AGAIN = "Working capital loan for onion aggregation before rabi"
 AUDIT = "Statutory audit and ROC compliance filing"
 DRONES = "Drone spraying service for pulses"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        created = create_engine(f"sqlite:///{tmp_path / 'clusters.sqlite'}")
-        async with created.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        yield created
-        await created.dispose()
-        return
-
-    url = request.getfixturevalue("postgres_url")
-    schema = f"clusters_{uuid.uuid4().hex[:12]}"
-    setup = create_engine(url)
-    async with setup.begin() as connection:
-        await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    created = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        async with created.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        yield created
-    finally:
-        await created.dispose()
-        async with setup.begin() as connection:
-            await connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await setup.dispose()
-
-
-@pytest.fixture
-async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with create_sessionmaker(engine)() as opened:
-        yield opened
 
 
 class World:

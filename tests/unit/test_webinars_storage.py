@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Texts
 from handlers.webinars import reminder_ticker
 from storage import resources, webinars
-from storage.db import as_utc, create_engine, create_sessionmaker
+from storage.db import as_utc
 from storage.models import (
-    Base,
     Community,
     JobRun,
     OutboxMessage,
@@ -32,42 +29,6 @@ from storage.models import (
 
 NOW = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
 STARTS = NOW + dt.timedelta(days=2)
-
-
-async def _create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        created = create_engine(f"sqlite:///{tmp_path / 'webinars.sqlite'}")
-        await _create_schema(created)
-        yield created
-        await created.dispose()
-        return
-
-    url = request.getfixturevalue("postgres_url")
-    schema = f"webinars_{uuid.uuid4().hex[:12]}"
-    setup = create_engine(url)
-    async with setup.begin() as connection:
-        await connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    created = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        await _create_schema(created)
-        yield created
-    finally:
-        await created.dispose()
-        async with setup.begin() as connection:
-            await connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await setup.dispose()
-
-
-@pytest.fixture
-async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with create_sessionmaker(engine)() as opened:
-        yield opened
 
 
 async def community(session: AsyncSession) -> Community:
