@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.matching import Entry
 from storage import people
 from storage import themes as theme_store
 from storage.models import Bso, Contribution, Person, Theme
@@ -395,3 +396,15 @@ async def community_entries(session: AsyncSession, community_id: int) -> Sequenc
             )
         )
     ).all()
+
+
+def matcher_entry(contribution: Contribution) -> Entry:
+    """Describe an ask or a give to the matching rules of bot.matching."""
+    return Entry(
+        key=contribution.id,
+        bso=contribution.bso_id,
+        theme=str(contribution.theme_id),
+        title=contribution.title,
+        description=contribution.description,
+        commodities=tuple(contribution.commodities),
+    )

@@ -14,8 +14,8 @@ from typing import cast
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.matching import PAIR_THRESHOLD, Entry, suggest_pairs
-from storage.asks import ACTIVE_STATUSES
+from bot.matching import PAIR_THRESHOLD, suggest_pairs
+from storage.asks import ACTIVE_STATUSES, matcher_entry
 from storage.models import Bso, Connection, Contribution, Offer, Person, Requirement
 
 STATUSES = ("introduced", "talking", "done", "no_outcome")
@@ -35,17 +35,6 @@ class Suggestion:
     score: float
     reasons: tuple[str, ...]
     shared: tuple[str, ...]
-
-
-def matcher_entry(entry: Contribution) -> Entry:
-    return Entry(
-        key=entry.id,
-        bso=entry.bso_id,
-        theme=str(entry.theme_id),
-        title=entry.title,
-        description=entry.description,
-        commodities=tuple(entry.commodities),
-    )
 
 
 async def _entries(

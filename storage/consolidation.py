@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.matching import Entry, PairSuggestion, cluster_asks, cluster_kind, suggest_pairs
-from storage.asks import ACTIVE_STATUSES, set_status
+from bot.matching import PairSuggestion, cluster_asks, cluster_kind, suggest_pairs
+from storage.asks import ACTIVE_STATUSES, matcher_entry, set_status
 from storage.db import as_utc
 from storage.models import AskCluster, AskClusterMember, Bso, Contribution, Theme
 
@@ -76,18 +76,6 @@ class ClusterView:
     def number(self) -> int:
         """The number the facilitator refers to: the cluster's id, stable across runs."""
         return self.cluster.id
-
-
-def entry(contribution: Contribution) -> Entry:
-    """Describe an ask or a give to the matching rules."""
-    return Entry(
-        key=contribution.id,
-        bso=contribution.bso_id,
-        theme=str(contribution.theme_id),
-        title=contribution.title,
-        description=contribution.description,
-        commodities=tuple(contribution.commodities),
-    )
 
 
 async def open_entries(
@@ -209,7 +197,7 @@ async def _place(
     cluster_of = {ask.id: item.cluster for item in unpinned for ask in item.asks}
     by_id = {ask.id: ask for ask in unplaced}
     # Gives only change a group's kind, which is worked out when the clusters are shown.
-    groups = cluster_asks([entry(ask) for ask in [*placed, *unplaced]], [])
+    groups = cluster_asks([matcher_entry(ask) for ask in [*placed, *unplaced]], [])
 
     created = 0
     for group in groups:
@@ -340,7 +328,9 @@ def classify(clusters: Sequence[StoredCluster], gives: Sequence[Contribution]) -
     # One call for every ask, because the rules weigh words by how rare they are among
     # all the entries passed, and a cluster's kind must not depend on which are shown.
     asks = [ask for item in clusters for ask in item.asks]
-    suggestions = suggest_pairs([entry(ask) for ask in asks], [entry(give) for give in gives])
+    suggestions = suggest_pairs(
+        [matcher_entry(ask) for ask in asks], [matcher_entry(give) for give in gives]
+    )
     by_ask: dict[Hashable, list[PairSuggestion]] = {}
     for suggestion in suggestions:
         by_ask.setdefault(suggestion.ask, []).append(suggestion)
