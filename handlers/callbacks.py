@@ -173,7 +173,7 @@ class ConnectionStatus(CallbackData, prefix="cs1"):
     page: RowId = 0
 
 
-class ConsolidateView(CallbackData, prefix="cs1"):
+class ConsolidateView(CallbackData, prefix="cl1"):
     # page (the overview's page `page`), open (cluster `cluster_id`), merge (the clusters
     # it may merge with, page `pick_page`), merge_yes (merge cluster `other_id` into it),
     # split (its asks, page `pick_page`), split_yes (take ask `other_id` out), address
@@ -197,6 +197,14 @@ class RequirementButton(CallbackData, prefix="rq1"):
     # poster's list with offers).
     action: str
     requirement_id: RowId
+
+
+class RequirementsPage(CallbackData, prefix="rl1"):
+    # Page `page` of /requirements filtered by the words of saved query `query_id` (0 for
+    # no filter), or of /requirements mine when `mine` is set.
+    query_id: RowId = 0
+    page: RowId = 0
+    mine: bool = False
 
 
 class OfferDecision(CallbackData, prefix="of1"):

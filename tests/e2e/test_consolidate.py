@@ -392,8 +392,8 @@ async def test_consolidate_rejects_forged_data(harness: SandboxHarness) -> None:
     facilitator = harness.facilitator
     shown = await say(harness, facilitator, "/consolidate")
 
-    unknown = await press(harness, facilitator, shown, "cs1:drop:1:0:0:0")
-    too_large = await press(harness, facilitator, shown, f"cs1:open:{2**40}:0:0:0")
+    unknown = await press(harness, facilitator, shown, "cl1:drop:1:0:0:0")
+    too_large = await press(harness, facilitator, shown, f"cl1:open:{2**40}:0:0:0")
     missing = await press(
         harness, facilitator, shown, ConsolidateView(action="open", cluster_id=99999).pack()
     )
