@@ -9,16 +9,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LOCALES
 from bot.forms import Form, LongText, Number, Phone, ShortText
+from bot.forms.base import clean_line
 from bot.forms.choices import Choice
 from bot.forms.engine import Confirmed, FormField
 from bot.forms.months import MonthSet, display_months
@@ -38,7 +39,12 @@ from bot.matching import Need, combine, rank_suppliers, total_tonnes, window_mon
 from bot.outbox import wake_senders
 from bot.texts import LocalTexts, Texts, display_phone
 from handlers.asks import form_context
-from handlers.callbacks import OfferDecision, ProposalDecision, RequirementButton
+from handlers.callbacks import (
+    OfferDecision,
+    ProposalDecision,
+    RequirementButton,
+    RequirementsPage,
+)
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
 from handlers.keyboards import button, drop_buttons, facilitator_press
 from storage import outbox as outbox_store
@@ -53,6 +59,8 @@ from storage.models import (
     Person,
     Requirement,
     RequirementCandidate,
+    RequirementCard,
+    SavedQuery,
 )
 from storage.normalize import load_commodities, name_key
 
@@ -60,12 +68,21 @@ log = logging.getLogger(__name__)
 router = Router(name="requirements")
 
 FREQUENCIES = ("one_off", "weekly", "seasonal")
+OFFER_STATUSES = ("pending", "accepted", "declined", "withdrawn")
 UNITS = ("kg", "quintal", "tonne")
 # Deep-link payloads: the requirement form from a group ("rq_-100123"), an offer ("rqo12").
 FORM_LINK = "rq_"
 OFFER_LINK = "rqo"
-# Entries of /requirements shown in one message.
-LIST_MAX = 10
+# Entries of /requirements and /requirements mine shown on one page.
+PAGE_SIZE = 10
+# Maximum length in characters of the filter text kept, as in the registry lookups.
+QUERY_MAX = 200
+# SavedQuery.kind of the filter words of /requirements.
+SAVED_KIND = "requirements"
+# Words after /requirements that list the sender's own requirements.
+MINE_WORDS = ("mine", "my", "मेरी", "मेरे")
+# Telegram's error text for an edit that would change nothing.
+NOT_MODIFIED = "message is not modified"
 
 
 # --- Who may do what --------------------------------------------------------------------------
@@ -428,8 +445,8 @@ async def post_cards(
 ) -> int:
     """Post the card in the group the requirement came from, else in every task-force group.
 
-    NOTE: only the first card's message is stored, so status changes update that card
-    and not the copies in other task-force groups.
+    Stores each posted card, so that `refresh_cards` can edit all of them. Returns how
+    many groups got the card.
     """
     groups = await store.task_force_groups(session, requirement.community_id)
     chat_ids = [group.telegram_chat_id for group in groups]
@@ -452,25 +469,47 @@ async def post_cards(
             )
             continue
         posted += 1
-        if requirement.card_message_id is None:
-            requirement.card_chat_id = chat_id
-            requirement.card_message_id = sent.message_id
+        session.add(
+            RequirementCard(
+                community_id=requirement.community_id,
+                requirement_id=requirement.id,
+                chat_id=chat_id,
+                thread_id=sent.message_thread_id or 0,
+                message_id=sent.message_id,
+            )
+        )
     return posted
 
 
-async def refresh_card(bot: Bot, texts: Texts, requirement: Requirement) -> None:
-    """Edit the card's text and buttons to show the requirement's current status."""
-    if requirement.card_chat_id is None or requirement.card_message_id is None:
-        return
-    try:
-        await bot.edit_message_text(
-            text=card_text(texts, requirement),
-            chat_id=requirement.card_chat_id,
-            message_id=requirement.card_message_id,
-            reply_markup=card_markup(texts, requirement),
-        )
-    except TelegramAPIError as error:
-        log.info("requirement %s card not updated: %s", requirement.id, error.message)
+async def refresh_cards(
+    bot: Bot, texts: Texts, session: AsyncSession, requirement: Requirement
+) -> int:
+    """Edit every card of the requirement to show its current status; return how many changed.
+
+    A card that cannot be edited (its message was deleted, the bot left the group) is
+    logged and skipped, so the other groups still see the change.
+    """
+    text, markup = card_text(texts, requirement), card_markup(texts, requirement)
+    edited = 0
+    for card in await store.cards_of(session, requirement.id):
+        try:
+            await bot.edit_message_text(
+                text=text, chat_id=card.chat_id, message_id=card.message_id, reply_markup=markup
+            )
+        except TelegramAPIError as error:
+            # An offer changed without a change of status leaves the card's text as it was.
+            if isinstance(error, TelegramBadRequest) and NOT_MODIFIED in error.message:
+                continue
+            log.warning(
+                "requirement %s card %s in chat %s not updated: %s",
+                requirement.id,
+                card.message_id,
+                card.chat_id,
+                error.message,
+            )
+            continue
+        edited += 1
+    return edited
 
 
 # --- Commands -------------------------------------------------------------------------------
@@ -538,39 +577,178 @@ async def list_requirements(
     session: AsyncSession,
     community: Community,
     person: Person,
-    is_facilitator: bool,
     t: LocalTexts,
 ) -> None:
-    query = (command.args or "").strip()
-    if query.lower() in ("mine", "my", "मेरी", "मेरे"):
-        await show_mine(message, session, person, is_facilitator, t)
+    # Control characters become spaces, because PostgreSQL rejects NUL in text.
+    words = clean_line(command.args or "")[:QUERY_MAX]
+    if words.lower() in MINE_WORDS:
+        text, markup = await render_mine(session, person, 0, t)
+        await message.reply(text, reply_markup=markup)
         return
-    commodity, state, unknown = parse_filters(query)
+    commodity, state, unknown = parse_filters(words)
     if unknown:
         await message.reply(t("requirements/filter_unknown", unknown=unknown))
         return
-    found = await store.open_requirements(session, community.id, commodity=commodity, state=state)
-    if not found:
-        await message.reply(t("requirements/list_empty", filtered=bool(query)))
+
+    # The filter words are saved only when there is a next page, whose button names them by id.
+    _, total = await store.open_requirements(
+        session, community.id, commodity=commodity, state=state, limit=0
+    )
+    query_id = 0
+    if words and total > PAGE_SIZE:
+        saved = SavedQuery(community_id=community.id, kind=SAVED_KIND, text=words)
+        session.add(saved)
+        await session.commit()
+        query_id = saved.id
+    text, markup = await render_list(session, community.id, words, query_id, 0, t)
+    await message.reply(text, reply_markup=markup)
+
+
+@router.callback_query(RequirementsPage.filter())
+async def turn_page(
+    callback: CallbackQuery,
+    callback_data: RequirementsPage,
+    session: AsyncSession,
+    community: Community,
+    person: Person,
+    t: LocalTexts,
+) -> None:
+    message = callback.message
+    if not isinstance(message, Message):
+        await callback.answer(t.alert("common/button_unknown"), show_alert=True)
         return
-    shown = found[:LIST_MAX]
+    if callback_data.mine:
+        # In a group the list shows the offers of whoever sent /requirements mine, so only
+        # they may turn its pages; anyone else would replace it with their own list.
+        origin = message.reply_to_message
+        owner = origin.from_user.id if origin and origin.from_user else None
+        if message.chat.type != "private" and owner != callback.from_user.id:
+            await callback.answer(t.alert("requirements/mine_not_yours"), show_alert=True)
+            return
+        text, markup = await render_mine(session, person, callback_data.page, t)
+    else:
+        words = ""
+        if callback_data.query_id:
+            saved = await session.get(SavedQuery, callback_data.query_id)
+            if saved is None or saved.community_id != community.id or saved.kind != SAVED_KIND:
+                log.info(
+                    "requirements page with unknown query %s from user %s",
+                    callback_data.query_id,
+                    callback.from_user.id,
+                )
+                await callback.answer(t.alert("common/button_unknown"), show_alert=True)
+                return
+            words = saved.text
+        text, markup = await render_list(
+            session, community.id, words, callback_data.query_id, callback_data.page, t
+        )
+    await callback.answer()
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as error:
+        # A double tap requests the page already shown, and Telegram rejects the identical edit.
+        log.debug("requirements page not changed: %s", error.message)
+
+
+async def render_list(
+    session: AsyncSession,
+    community_id: int,
+    words: str,
+    query_id: int,
+    page: int,
+    t: LocalTexts,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Render page `page` of the open requirements that match the filter words.
+
+    A page past the end shows the last page, because requirements close between presses.
+    """
+    commodity, state, _ = parse_filters(words)
+    found, total = await store.open_requirements(
+        session,
+        community_id,
+        commodity=commodity,
+        state=state,
+        offset=page * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    if total and page >= pages:
+        page = pages - 1
+        found, total = await store.open_requirements(
+            session,
+            community_id,
+            commodity=commodity,
+            state=state,
+            offset=page * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+    if not found:
+        return t("requirements/list_empty", filtered=bool(words)), None
+    text = t(
+        "requirements/list",
+        entries=[entry_view(t, requirement) for requirement in found],
+        page=page,
+        pages=pages,
+        # A long list without a filter shows how to narrow it.
+        suggest_filter=pages > 1 and not words,
+    )
+    return text, page_markup(t, found, page, pages, RequirementsPage(query_id=query_id))
+
+
+async def render_mine(
+    session: AsyncSession, person: Person, page: int, t: LocalTexts
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Render page `page` of the requirements `person` posted, with their offers."""
+    found, total = await store.posted_by(
+        session, person.id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    if total and page >= pages:
+        page = pages - 1
+        found, total = await store.posted_by(
+            session, person.id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    if not found:
+        return t("requirements/mine_empty"), None
+    entries = [
+        {**entry_view(t, requirement), "offers": await store.offers_of(session, requirement.id)}
+        for requirement in found
+    ]
+    text = t("requirements/mine", entries=entries, page=page, pages=pages)
+    return text, page_markup(t, found, page, pages, RequirementsPage(mine=True))
+
+
+def page_markup(
+    t: LocalTexts,
+    requirements: Sequence[Requirement],
+    page: int,
+    pages: int,
+    target: RequirementsPage,
+) -> InlineKeyboardMarkup:
+    """Build a Details button per requirement and Previous and Next buttons to the neighbours."""
     keyboard = InlineKeyboardBuilder()
-    for requirement in shown:
+    for requirement in requirements:
         keyboard.button(
             text=t.label("requirements", "details_of", number=requirement.id),
             callback_data=RequirementButton(action="details", requirement_id=requirement.id),
         )
     keyboard.adjust(2)
-    # NOTE: only the newest LIST_MAX requirements are listed; the message says how many
-    # more there are and how to filter, instead of offering further pages.
-    await message.reply(
-        t(
-            "requirements/list",
-            entries=[entry_view(t, requirement) for requirement in shown],
-            more=len(found) - len(shown),
-        ),
-        reply_markup=keyboard.as_markup(),
-    )
+    navigation = []
+    if page > 0:
+        navigation.append(("previous", page - 1))
+    if page + 1 < pages:
+        navigation.append(("next", page + 1))
+    if navigation:
+        keyboard.row(
+            *(
+                InlineKeyboardButton(
+                    text=t.label("requirements", key),
+                    callback_data=target.model_copy(update={"page": neighbour}).pack(),
+                )
+                for key, neighbour in navigation
+            )
+        )
+    return keyboard.as_markup()
 
 
 def parse_filters(query: str) -> tuple[str | None, str | None, list[str]]:
@@ -604,27 +782,10 @@ def entry_view(t: LocalTexts, requirement: Requirement) -> dict[str, Any]:
         "commodity": load_commodities().display_name(requirement.commodity, t.locale),
         "unit": t.label("requirements", f"unit_{requirement.unit}"),
         "status": t.label("requirements", f"status_{requirement.status}"),
+        "offer_status": {
+            status: t.label("requirements", f"offer_{status}") for status in OFFER_STATUSES
+        },
     }
-
-
-async def show_mine(
-    message: Message, session: AsyncSession, person: Person, is_facilitator: bool, t: LocalTexts
-) -> None:
-    mine = await store.posted_by(session, person.id)
-    if not mine:
-        await message.reply(t("requirements/mine_empty"))
-        return
-    keyboard = InlineKeyboardBuilder()
-    entries = []
-    for requirement in mine[:LIST_MAX]:
-        offers = await store.offers_of(session, requirement.id)
-        entries.append({**entry_view(t, requirement), "offers": offers})
-        keyboard.button(
-            text=t.label("requirements", "details_of", number=requirement.id),
-            callback_data=RequirementButton(action="details", requirement_id=requirement.id),
-        )
-    keyboard.adjust(2)
-    await message.reply(t("requirements/mine", entries=entries), reply_markup=keyboard.as_markup())
 
 
 # --- Details --------------------------------------------------------------------------------
@@ -808,7 +969,7 @@ async def save_offer(context: FormContext, confirmed: Confirmed) -> None:
 
     async def confirm() -> None:
         await wake_senders()
-        await refresh_card(bot, texts, requirement)
+        await refresh_cards(bot, texts, session, requirement)
         await bot.send_message(
             chat_id, t("requirements/offer_saved", requirement=requirement, edited=edited)
         )
@@ -983,7 +1144,7 @@ async def decide_offer(
     await wake_senders()
     await callback.answer(t.alert(f"requirements/offer_{callback_data.action}ed"))
     await drop_buttons(callback)
-    await refresh_card(bot, texts, requirement)
+    await refresh_cards(bot, texts, session, requirement)
 
 
 def queue_decision_notices(
@@ -999,6 +1160,8 @@ def queue_decision_notices(
     accepted = offer.status == "accepted"
     if offerer is not None:
         t = texts.bind(offerer.locale)
+        # A declined offer may be changed and sent again while the requirement is open.
+        markup = None if accepted else offer_markup(t, requirement.id)
         outbox_store.add_rows(
             session,
             community_id=requirement.community_id,
@@ -1009,7 +1172,8 @@ def queue_decision_notices(
                     requirement=requirement,
                     accepted=accepted,
                     contact=requirement.contact,
-                )
+                ),
+                reply_markup=markup.model_dump(exclude_none=True) if markup else None,
             ),
             not_before=now,
             priority=outbox_store.NOTICE,
@@ -1081,7 +1245,7 @@ async def save_close(context: FormContext, confirmed: Confirmed) -> None:
     bot, texts, t, chat_id = context.bot, context.texts, context.t, context.chat_id
 
     async def confirm() -> None:
-        await refresh_card(bot, texts, requirement)
+        await refresh_cards(bot, texts, session, requirement)
         await bot.send_message(
             chat_id,
             t(
@@ -1245,5 +1409,5 @@ class ExpiryTicker:
         for requirement in expired:
             log.info("requirement %s expired", requirement.id)
             if self.bot is not None:
-                await refresh_card(self.bot, self.texts, requirement)
+                await refresh_cards(self.bot, self.texts, session, requirement)
         return queued

@@ -232,7 +232,7 @@ class SavedQuery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
-    # buyers or schemes
+    # buyers or schemes (/buyers, /schemes), or requirements (the filter of /requirements)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -665,16 +665,28 @@ class Requirement(TimestampMixin, Base):
     contact: Mapped[str] = mapped_column(String(255))
     # open, offers (offers received), matched, closed, expired
     status: Mapped[str] = mapped_column(String(16), default="open")
-    # The card in the task-force group, so its status can be updated in place.
-    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    card_thread_id: Mapped[int | None] = mapped_column(Integer)
-    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # On closing: supplied, partly or not_supplied, and the tonnes supplied.
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_tonnes: Mapped[float | None]
     closed_at: Mapped[dt.datetime | None]
 
     buyer: Mapped[Buyer | None] = relationship(lazy="joined")
+
+
+class RequirementCard(Base):
+    """A requirement's card posted in one task-force group, edited when its status changes."""
+
+    __tablename__ = "requirement_cards"
+    __table_args__ = (UniqueConstraint("requirement_id", "chat_id", "thread_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    requirement_id: Mapped[int] = mapped_column(ForeignKey("requirements.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Forum topic; 0 for the chat itself (0 rather than NULL so the unique key holds).
+    thread_id: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class BuyerProposal(TimestampMixin, Base):

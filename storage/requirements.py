@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.matching import Supply
@@ -21,6 +21,7 @@ from storage.models import (
     Person,
     Requirement,
     RequirementCandidate,
+    RequirementCard,
     SupplyProfile,
 )
 
@@ -28,8 +29,6 @@ from storage.models import (
 OPEN_STATUSES = ("open", "offers", "matched")
 FINAL_STATUSES = ("closed", "expired")
 OUTCOMES = ("supplied", "partly", "not_supplied")
-# Requirements per page of /requirements.
-PAGE_SIZE = 5
 
 
 async def get_requirement(
@@ -45,21 +44,31 @@ async def open_requirements(
     *,
     commodity: str | None = None,
     state: str | None = None,
-) -> Sequence[Requirement]:
-    """Return the open, offered and matched requirements, newest first."""
-    query = select(Requirement).where(
-        Requirement.community_id == community_id, Requirement.status.in_(OPEN_STATUSES)
-    )
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[Sequence[Requirement], int]:
+    """Return one page of the open, offered and matched requirements, newest first, and their total."""
+    condition = [Requirement.community_id == community_id, Requirement.status.in_(OPEN_STATUSES)]
     if commodity is not None:
-        query = query.where(Requirement.commodity == commodity)
+        condition.append(Requirement.commodity == commodity)
     if state is not None:
-        query = query.where(Requirement.delivery_state == state)
-    return (await session.scalars(query.order_by(Requirement.id.desc()))).all()
+        condition.append(Requirement.delivery_state == state)
+    total = await session.scalar(select(func.count(Requirement.id)).where(*condition))
+    query = select(Requirement).where(*condition).order_by(Requirement.id.desc())
+    page = await session.scalars(query.offset(offset).limit(limit))
+    return page.all(), total or 0
 
 
-async def posted_by(session: AsyncSession, person_id: int) -> Sequence[Requirement]:
+async def posted_by(
+    session: AsyncSession, person_id: int, *, offset: int = 0, limit: int | None = None
+) -> tuple[Sequence[Requirement], int]:
+    """Return one page of the person's requirements, newest first, and their total."""
+    total = await session.scalar(
+        select(func.count(Requirement.id)).where(Requirement.posted_by == person_id)
+    )
     query = select(Requirement).where(Requirement.posted_by == person_id)
-    return (await session.scalars(query.order_by(Requirement.id.desc()))).all()
+    page = await session.scalars(query.order_by(Requirement.id.desc()).offset(offset).limit(limit))
+    return page.all(), total or 0
 
 
 async def offers_of(session: AsyncSession, requirement_id: int) -> Sequence[Offer]:
@@ -79,6 +88,11 @@ async def task_force_groups(session: AsyncSession, community_id: int) -> Sequenc
         GroupChat.active.is_(True),
     )
     return (await session.scalars(query.order_by(GroupChat.id))).all()
+
+
+async def cards_of(session: AsyncSession, requirement_id: int) -> Sequence[RequirementCard]:
+    query = select(RequirementCard).where(RequirementCard.requirement_id == requirement_id)
+    return (await session.scalars(query.order_by(RequirementCard.id))).all()
 
 
 async def registry_buyers(session: AsyncSession, community_id: int) -> Sequence[Buyer]:

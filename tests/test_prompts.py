@@ -35,6 +35,7 @@ UNTRANSLATED_BLOCKS = {
 # that makes the text as long as it gets).
 ALERT_TEMPLATES = [
     ("requirements/already_decided", {}),
+    ("requirements/mine_not_yours", {}),
     ("requirements/not_open", {}),
     ("requirements/not_yours", {}),
     ("requirements/offer_accepted", {}),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import SandboxUser
-from storage.models import Offer, Requirement, SupplyProfile
+from storage.models import Offer, Requirement, RequirementCard, SupplyProfile
 
 NOW = india(2026, 12, 4, 10)
 
@@ -64,6 +64,13 @@ async def load_requirements(harness: SandboxHarness) -> list[Requirement]:
         return list((await session.scalars(select(Requirement).order_by(Requirement.id))).all())
 
 
+async def load_cards(harness: SandboxHarness) -> list[RequirementCard]:
+    assert harness.app is not None
+    async with harness.app.sessionmaker() as session:
+        query = select(RequirementCard).order_by(RequirementCard.id)
+        return list((await session.scalars(query)).all())
+
+
 async def test_requirement_offer_accept_close(harness: SandboxHarness) -> None:
     harness.clock.set(NOW)
     group = await cop_group(harness, "Market task force", kind="task_force")
@@ -84,7 +91,8 @@ async def test_requirement_offer_accept_close(harness: SandboxHarness) -> None:
     assert requirement.commodity == "onion"
     assert requirement.quantity_tonnes == 20
     assert requirement.delivery_state == "Maharashtra"
-    assert requirement.card_chat_id == group.id
+    cards = await load_cards(harness)
+    assert [(card.chat_id, card.thread_id) for card in cards] == [(group.id, 0)]
     card = harness.server.last_bot_message(group)
     assert label("requirements", "we_can_supply") in card.button_texts()
 

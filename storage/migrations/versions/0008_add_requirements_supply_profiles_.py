@@ -1,4 +1,4 @@
-"""add requirements, supply profiles, connections and ask clusters
+"""add requirements with their cards, supply profiles, connections and ask clusters
 
 Revision ID: 0008
 Revises: 0007
@@ -64,9 +64,6 @@ def upgrade() -> None:
         sa.Column("buyer_name", sa.String(length=255), nullable=False),
         sa.Column("contact", sa.String(length=255), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("card_chat_id", sa.BigInteger(), nullable=True),
-        sa.Column("card_thread_id", sa.Integer(), nullable=True),
-        sa.Column("card_message_id", sa.BigInteger(), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("outcome_tonnes", sa.Double(), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
@@ -218,6 +215,20 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "requirement_cards",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("requirement_id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("thread_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["community_id"], ["communities.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["requirement_id"], ["requirements.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("requirement_id", "chat_id", "thread_id"),
+    )
+    op.create_table(
         "ask_cluster_members",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cluster_id", sa.Integer(), nullable=False),
@@ -275,6 +286,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ask_cluster_members_cluster_id"))
 
     op.drop_table("ask_cluster_members")
+    op.drop_table("requirement_cards")
     with op.batch_alter_table("requirement_candidates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_requirement_candidates_requirement_id"))
 
