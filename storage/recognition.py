@@ -2,8 +2,9 @@
 
 Two kinds of month are involved. The activity month is the month the post recognises:
 gives added, asks addressed, ask-give connections marked done and buyer matches
-(offers accepted) in it, bounded by midnights in the community's time zone. The report month is the month of the progress reports read for check-in
-streaks and milestones. With the default schedule the reports of a month are filed
+(offers accepted) in it, bounded by midnights in the community's time zone. The
+report month is the month of the progress reports read for check-in streaks and
+milestones. With the default schedule the reports of a month are filed
 after it ends, so the caller chooses the report month (`bot.jobs.recognition`).
 
 Callers commit.
