@@ -95,7 +95,7 @@ class SupplierMatch:
     # Reason codes, rendered by the prompts. Nearness, at most one: same_state,
     # neighbour_state (a state sharing a border with the delivery state) or other_state,
     # and none when the need or the supply names no state. Window, one: whole_window or
-    # part_window, plus months_unknown when the harvest months are not recorded. Then
+    # part_window, or months_unknown when no matching supply records its months. Then
     # enough_volume when the volume covers the need, and from_give when every matching
     # supply is a give rather than a supply profile.
     reasons: tuple[str, ...]
@@ -236,8 +236,10 @@ def _bso_match(
     # Within a band: window cover weighs 0.6 (half when the months are a guess) and
     # volume 0.35, so the quality stays below 1 and never lifts a BSO into the next band.
     cover = len(months) / max(1, len(need.months))
-    reasons.append("whole_window" if len(months) == len(need.months) else "part_window")
-    if not known:
+    if known:
+        reasons.append("whole_window" if len(months) == len(need.months) else "part_window")
+    else:
+        # Unknown months are taken to cover the window, so claiming a cover would be false.
         reasons.append("months_unknown")
         cover *= 0.5
     if tonnes is None:

@@ -6,7 +6,10 @@ the recorded connections with their status.
 "#12". `/connect list` shows the recorded connections. Suggestions include private
 entries, so /connect is for facilitators only and only in private chat. Each PoC of the
 two BSOs gets an introduction through the outbox, with buttons to report how it went;
-those buttons accept presses from the two BSOs' PoCs and from facilitators only.
+those buttons accept presses from the two BSOs' PoCs and from facilitators only. Each
+status change is sent, again through the outbox, to the other PoCs of both BSOs and to
+the facilitator who introduced them. A press on a copy that shows an older status only
+brings that copy up to date.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from handlers.keyboards import button, facilitator_press
 from handlers.themes import theme_labels
 from storage import connections as store
 from storage import outbox as outbox_store
+from storage import people
 from storage.models import Bso, Community, Connection, Contribution, Person
 
 log = logging.getLogger(__name__)
@@ -251,6 +255,7 @@ def intro_text(
         contacts=[
             Contact(
                 name=person.name or person.telegram_name,
+                telegram_id=person.telegram_id,
                 phone=person.phone,
                 username=person.username,
             )
@@ -264,9 +269,14 @@ def intro_text(
 @dataclass(frozen=True)
 class Contact:
     """A PoC as an introduction shows them. They agreed at registration that members see
-    their contact details."""
+    their contact details.
+
+    The name links to the PoC's Telegram account by `telegram_id`, so the two sides can
+    write to each other when no phone number or username is recorded.
+    """
 
     name: str
+    telegram_id: int
     phone: str | None
     username: str | None
 
@@ -622,24 +632,151 @@ async def status_button(
         )
         return
 
+    current = status_label(t, connection.status)
+    seen = shown_status(shown, connection.id)
+    if seen is not None and seen != connection.status:
+        # Someone changed the status since this copy was sent, so the press would act on
+        # a status the presser did not see. Show the current one and let them press again.
+        log.info("connection %s button on a copy showing %s, now %s", connection.id, seen, current)
+        await callback.answer(t.alert("connections/outdated", status=current), show_alert=True)
+        await refresh_copy(session, community, shown, t, connection, person, callback_data)
+        return
     status = callback_data.op
     if not await store.set_status(session, connection, status, now=clock.now()):
-        await callback.answer(
-            t.alert("connections/unchanged", status=status_label(t, status)), show_alert=True
-        )
+        await callback.answer(t.alert("connections/unchanged", status=current), show_alert=True)
         return
+    by = (person.name or person.telegram_name) if person is not None else ""
+    queued = await queue_status_news(
+        session,
+        texts,
+        connection,
+        presser=callback.from_user.id,
+        by=by or callback.from_user.full_name,
+        now=clock.now(),
+    )
     await session.commit()
-    log.info("connection %s set to %s by user %s", connection.id, status, callback.from_user.id)
+    log.info(
+        "connection %s set to %s by user %s; %s notices queued",
+        connection.id,
+        status,
+        callback.from_user.id,
+        queued,
+    )
+    if queued:
+        await wake_senders()
     await callback.answer(t.alert("connections/status_set", status=status_label(t, status)))
-    if not isinstance(shown, Message):
+    await refresh_copy(session, community, shown, t, connection, person, callback_data, note=True)
+
+
+def shown_status(message: object, connection_id: int) -> str | None:
+    """Read which status a copy of a connection shows from its status buttons.
+
+    The buttons offer every reported status except the shown one, so all three mean
+    "introduced". Returns None when the message has no such buttons to read.
+    """
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return None
+    offered = set()
+    for row in message.reply_markup.inline_keyboard:
+        for item in row:
+            try:
+                data = ConnectionStatus.unpack(item.callback_data or "")
+            except (TypeError, ValueError):
+                continue
+            if data.connection_id == connection_id and data.op in store.REPORTED_STATUSES:
+                offered.add(data.op)
+    missing = [status for status in store.REPORTED_STATUSES if status not in offered]
+    if not missing:
+        return "introduced"
+    if len(missing) == 1:
+        return missing[0]
+    return None
+
+
+async def refresh_copy(
+    session: AsyncSession,
+    community: Community,
+    message: object,
+    t: LocalTexts,
+    connection: Connection,
+    person: Person | None,
+    data: ConnectionStatus,
+    *,
+    note: bool = False,
+) -> None:
+    """Show the connection's current status and buttons on the message pressed."""
+    if not isinstance(message, Message):
         return
-    if callback_data.view == "list":
+    if data.view == "list":
         text, keyboard = await connection_page(
-            session, community, t, connection, callback_data.page, note="status_set"
+            session, community, t, connection, data.page, note="status_set" if note else None
         )
-        await show(shown, text, keyboard)
+        await show(message, text, keyboard)
         return
-    await refresh_intro(session, shown, t, connection, person)
+    if not await refresh_intro(session, message, t, connection, person):
+        await show_buttons(message, status_keyboard(t, connection, "intro"))
+
+
+async def queue_status_news(
+    session: AsyncSession,
+    texts: Texts,
+    connection: Connection,
+    *,
+    presser: int,
+    by: str,
+    now: dt.datetime,
+) -> int:
+    """Queue the new status for the PoCs of both BSOs and the facilitator who introduced
+    them, except the presser; return how many notices were queued.
+
+    Each notice carries the status buttons, so it replaces the recipient's outdated copy.
+    The dedup key names the status and the time it was set, so every change reaches
+    each recipient once, even when a later change sets an earlier status again.
+    """
+    community_id = connection.community_id
+    recipients: dict[int, Person | None] = {}
+    for bso_id in (connection.ask_bso_id, connection.give_bso_id):
+        for poc in await store.bso_pocs(session, community_id, bso_id):
+            if poc.private_chat_open:
+                recipients[poc.telegram_id] = poc
+    introduced_by = connection.introduced_by
+    if introduced_by is not None and introduced_by not in recipients:
+        # A facilitator without a person row sent /connect from their private chat,
+        # so that chat is open.
+        introducer = await people.get_person(session, community_id, introduced_by)
+        if introducer is None or introducer.private_chat_open:
+            recipients[introduced_by] = introducer
+    recipients.pop(presser, None)
+
+    changed_at = connection.status_changed_at or now
+    queued = 0
+    for telegram_id, person in recipients.items():
+        t = texts.bind(person.locale if person is not None else None)
+        text = t(
+            "connections/status_news",
+            ask=connection.ask,
+            give=connection.give,
+            by=by,
+            status=status_label(t, connection.status),
+        )
+        keyboard = status_keyboard(t, connection, "intro")
+        added = await outbox_store.add_unique(
+            session,
+            community_id=community_id,
+            recipient=outbox_store.Recipient(
+                telegram_id, person_id=person.id if person is not None else None
+            ),
+            payload=outbox_store.text_payload(
+                text, reply_markup=keyboard.model_dump(exclude_none=True)
+            ),
+            not_before=now,
+            dedup_key=(
+                f"connection:{connection.id}:status:{connection.status}:"
+                f"{changed_at.timestamp():.6f}:user:{telegram_id}"
+            ),
+        )
+        queued += int(added)
+    return queued
 
 
 def is_private(message: object) -> bool:
@@ -652,16 +789,26 @@ async def refresh_intro(
     t: LocalTexts,
     connection: Connection,
     person: Person | None,
-) -> None:
-    """Show the new status on the introduction the button was pressed on.
+) -> bool:
+    """Show the current status on the introduction the button was pressed on; return
+    False, changing nothing, when the presser has no side.
 
     The introduction reads from the side of the presser's BSO. A facilitator outside
-    both BSOs has no side, so their press only changes the status.
+    both BSOs has no side.
     """
     if person is None or person.bso_id not in (connection.ask_bso_id, connection.give_bso_id):
-        return
+        return False
     side = "ask" if person.bso_id == connection.ask_bso_id else "give"
     other = connection.give_bso_id if side == "ask" else connection.ask_bso_id
     contacts = await store.bso_pocs(session, connection.community_id, other)
     text = intro_text(t, connection, side, contacts)
     await show(message, text, status_keyboard(t, connection, "intro"))
+    return True
+
+
+async def show_buttons(message: Message, keyboard: InlineKeyboardMarkup) -> None:
+    try:
+        await message.edit_reply_markup(reply_markup=keyboard)
+    except TelegramBadRequest as error:
+        # A double tap shows what is already shown, and Telegram rejects the identical edit.
+        log.debug("buttons of message %s not changed: %s", message.message_id, error.message)

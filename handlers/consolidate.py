@@ -82,6 +82,8 @@ class Snapshot:
     views: list[ClusterView]
     themes: Sequence[Theme]
     gives: Sequence[Contribution]
+    # The active connections of the clustered asks, by ask id.
+    connections: dict[int, list[consolidation.AskConnection]]
 
 
 async def load(session: AsyncSession, community: Community) -> Snapshot:
@@ -101,12 +103,16 @@ async def load(session: AsyncSession, community: Community) -> Snapshot:
     themes = await theme_store.active_themes(session, community.id)
     stored = await consolidation.load_clusters(session, community.id)
     gives = await consolidation.open_entries(session, community.id, "give")
-    views = consolidation.overview_order(consolidation.classify(stored, gives), themes)
+    connections = await consolidation.ask_connections(
+        session, community.id, [ask.id for item in stored for ask in item.asks]
+    )
+    views = consolidation.overview_order(consolidation.classify(stored, gives, connections))
     return Snapshot(
         clusters={item.cluster.id: item for item in stored},
         views=views,
         themes=themes,
         gives=gives,
+        connections=connections,
     )
 
 
@@ -205,7 +211,9 @@ class Press:
     async def view(self, note: str | None = None, **values: int) -> None:
         await self.callback.answer()
         # Classified with every cluster, as in the overview, because words weigh by rarity.
-        views = consolidation.classify(list(self.snapshot.clusters.values()), self.snapshot.gives)
+        views = consolidation.classify(
+            list(self.snapshot.clusters.values()), self.snapshot.gives, self.snapshot.connections
+        )
         [classified] = [view for view in views if view.cluster.id == self.item.cluster.id]
         addressed_by = None
         if classified.cluster.addressed_by is not None:
@@ -466,8 +474,26 @@ def theme_label(t: LocalTexts, theme: Theme) -> str:
 
 
 def suggestion(view: ClusterView, t: LocalTexts) -> str:
-    """Word the next step for a cluster: a workshop, a peer connection, or an expert or webinar."""
+    """Word the next step for a cluster: a workshop, a peer connection, or an expert or webinar.
+
+    A cluster whose asks all have an active connection, and a unique ask whose matching
+    gives are all connected to it, show their latest connection instead of a new step.
+    """
     give = view.give
+    connected = view.connected_asks
+    if view.connections and (connected == len(view.asks) or (view.kind == "unique" and not give)):
+        latest = view.connections[0]
+        return t.label(
+            "consolidate",
+            "suggest_connected",
+            count=len(view.asks),
+            connected=connected,
+            give_bso=bso_name(latest.give_bso),
+            give=clip(latest.connection.give.title, GIVE_TITLE_MAX)
+            if latest.connection.give is not None
+            else "",
+            status=t.label("connections", f"status_{latest.connection.status}"),
+        )
     return t.label(
         "consolidate",
         f"suggest_{view.kind}",
@@ -476,6 +502,7 @@ def suggestion(view: ClusterView, t: LocalTexts) -> str:
         give_bso=bso_name(give.bso) if give is not None else "",
         give=clip(give.title, GIVE_TITLE_MAX) if give is not None else "",
         urgent=view.urgent,
+        connected=connected,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from bot.forms.base import (
 from bot.forms.engine import Confirmed, FormField
 from bot.forms.fields import indian_grouping
 from bot.forms.months import display_months, season_order
-from bot.texts import LocalTexts, clip
+from bot.texts import MESSAGE_LIMIT, TAG, LocalTexts, clip, utf16_length
 from handlers.asks import form_context, poc_refusal
 from handlers.callbacks import SupplyAction
 from handlers.forms import FormContext, FormFlow, FormRejected, register_flow, start_form
@@ -65,6 +66,13 @@ MIN_TONNES = 0.01
 MESSAGE_BUDGET = 3500
 # Characters of the places of one profile in a list line.
 PLACES_MAX = 120
+# The variety and the places of a profile in a PoC's /supply list, clipped so that
+# MAX_PROFILES_PER_BSO profiles of maximum-length answers (about 240 characters each)
+# and a note fit one message.
+LIST_VARIETY_MAX = 40
+LIST_PLACES_MAX = 80
+# An HTML-like tag in typed text, with or without attributes.
+HTML_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 # --- Field types of the form ------------------------------------------------------------------
@@ -94,12 +102,19 @@ class SupplyCommodity(Field[str]):
         answer = clean_line(require_text(text))
         if len(answer) > self.max_length:
             raise FieldError("commodity_too_long", typed=typed(answer), maximum=self.max_length)
-        items = split_list(answer)
+        # Tags such as "<b>mango</b>" are plain text here, and their "/" must not split
+        # one commodity in two.
+        name = clean_line(HTML_TAG_RE.sub(" ", answer))
+        items = split_list(name)
         if len(items) > 1:
-            raise FieldError("list_too_many", count=len(items), maximum=1)
-        if not any(char.isalpha() for char in answer):
+            raise FieldError(
+                "supply_commodity_several",
+                typed=typed(answer),
+                names=[typed(item) for item in items],
+            )
+        if not any(char.isalpha() for char in name):
             raise FieldError("commodity_no_letters", typed=typed(answer))
-        commodity = _commodity_lookup(answer)
+        commodity = _commodity_lookup(name)
         if commodity is None:
             raise FieldError("commodity_unknown", unknown=[typed(answer)])
         if commodity in self.taken:
@@ -358,6 +373,7 @@ class ProfileView:
 
     profile: SupplyProfile
     commodity: str
+    variety: str | None
     places: str
     months: str
     volume: str | None
@@ -365,7 +381,14 @@ class ProfileView:
     bso: str
 
 
-def profile_view(t: LocalTexts, profile: SupplyProfile) -> ProfileView:
+def profile_view(
+    t: LocalTexts,
+    profile: SupplyProfile,
+    *,
+    variety_max: int = VARIETY_MAX_LENGTH,
+    places_max: int = PLACES_MAX,
+) -> ProfileView:
+    """Prepare a profile for a template, its variety and places clipped to the given lengths."""
     locale = t.locale
     states = load_states()
     places = ", ".join(states.display_name(name, locale) for name in profile.states)
@@ -374,7 +397,8 @@ def profile_view(t: LocalTexts, profile: SupplyProfile) -> ProfileView:
     return ProfileView(
         profile=profile,
         commodity=load_commodities().display_name(profile.commodity, locale),
-        places=clip(places, PLACES_MAX),
+        variety=clip(profile.variety, variety_max) if profile.variety else None,
+        places=clip(places, places_max),
         months=display_months(
             season_order(profile.harvest_months),
             locale,
@@ -398,7 +422,10 @@ async def render_list(
     """Render the BSO's profiles with an edit and a delete button each, and an add button."""
     assert person.bso_id is not None
     profiles = await supply_store.list_profiles(session, community.id, person.bso_id)
-    views = [profile_view(t, profile) for profile in profiles]
+    views = [
+        profile_view(t, profile, variety_max=LIST_VARIETY_MAX, places_max=LIST_PLACES_MAX)
+        for profile in profiles
+    ]
     rows: list[list[InlineKeyboardButton]] = []
     for number, view in enumerate(views, start=1):
         profile_id = view.profile.id
@@ -417,7 +444,15 @@ async def render_list(
     if len(views) < supply_store.MAX_PROFILES_PER_BSO:
         rows.append([button(t.label(PROMPTS, "add"), SupplyAction(action="add"))])
     bso = await session.get(Bso, person.bso_id)
-    text = t("supply/list", profiles=views, bso=bso.name if bso else "", note=note)
+    values = {"profiles": views, "bso": bso.name if bso else "", "note": note}
+    text = t("supply/list", **values, compact=False)
+    if utf16_length(TAG.sub("", text)) > MESSAGE_LIMIT:
+        # Only more profiles than the cap allows get here (rows written before the cap, or
+        # by hand). One line per profile keeps every edit and delete button reachable.
+        log.warning(
+            "supply list of BSO %s too long; %d profiles shown compact", person.bso_id, len(views)
+        )
+        text = t("supply/list", **values, compact=True)
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -458,10 +493,12 @@ async def show_supply(
         await show_all(message, session, community, t)
         return
     refusal = poc_refusal(person)
+    if refusal is not None and is_facilitator:
+        # One message: a facilitator outside every BSO most likely wants every BSO's list.
+        await message.answer(t("supply/all_hint", pending=refusal == "asks/pending_only"))
+        return
     if refusal is not None:
         await message.answer(t(refusal, command="/supply"))
-        if is_facilitator:
-            await message.answer(t("supply/all_hint"))
         return
     text, keyboard = await render_list(session, community, person, t)
     await message.answer(text, reply_markup=keyboard)

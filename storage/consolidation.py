@@ -20,7 +20,7 @@ regrouped, so the rules cannot undo a facilitator's choice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -28,14 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.matching import PairSuggestion, cluster_asks, cluster_kind, suggest_pairs
 from storage.asks import ACTIVE_STATUSES, matcher_entry, set_status
-from storage.db import as_utc
-from storage.models import AskCluster, AskClusterMember, Bso, Contribution, Theme
+from storage.models import AskCluster, AskClusterMember, Bso, Connection, Contribution, Theme
 
 OPEN = "open"
 ADDRESSED = "addressed"
-# Cluster kinds, in the order the overview lists them.
+# Cluster kinds, in the order each theme's counts list them.
 KINDS = ("common", "unique", "gap")
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The status of a connection that ended. A connection with any other status is active,
+# so /consolidate does not suggest connecting its ask again.
+ENDED_CONNECTION = "no_outcome"
 
 
 @dataclass
@@ -57,6 +58,14 @@ class RegroupResult:
 
 
 @dataclass(frozen=True)
+class AskConnection:
+    """An active connection of an ask (any status but no_outcome) and the give's BSO."""
+
+    connection: Connection
+    give_bso: Bso
+
+
+@dataclass(frozen=True)
 class ClusterView:
     """A cluster ready for display, classified against the community's open gives."""
 
@@ -71,6 +80,13 @@ class ClusterView:
     give: Contribution | None
     # Whether any of its asks is marked high urgency, so a webinar is the quicker answer.
     urgent: bool
+    # The active connections of its asks, the latest introduced first.
+    connections: tuple[AskConnection, ...] = ()
+
+    @property
+    def connected_asks(self) -> int:
+        """Count its asks that have an active connection."""
+        return len({item.connection.ask_id for item in self.connections})
 
     @property
     def number(self) -> int:
@@ -319,12 +335,45 @@ def reopen(item: StoredCluster) -> list[Contribution]:
 # --- Kinds ---------------------------------------------------------------------------------------
 
 
-def classify(clusters: Sequence[StoredCluster], gives: Sequence[Contribution]) -> list[ClusterView]:
+async def ask_connections(
+    session: AsyncSession, community_id: int, ask_ids: Sequence[int]
+) -> dict[int, list[AskConnection]]:
+    """Return the active connections of these asks by ask id, the latest introduced first."""
+    if not ask_ids:
+        return {}
+    rows = await session.execute(
+        select(Connection, Bso)
+        .join(Bso, Bso.id == Connection.give_bso_id)
+        .where(
+            Connection.community_id == community_id,
+            Connection.ask_id.in_(set(ask_ids)),
+            Connection.status != ENDED_CONNECTION,
+        )
+        .order_by(Connection.introduced_at.desc(), Connection.id.desc())
+    )
+    found: dict[int, list[AskConnection]] = {}
+    for connection, bso in rows.unique():
+        assert connection.ask_id is not None
+        found.setdefault(connection.ask_id, []).append(AskConnection(connection, bso))
+    return found
+
+
+def classify(
+    clusters: Sequence[StoredCluster],
+    gives: Sequence[Contribution],
+    connections: Mapping[int, Sequence[AskConnection]] | None = None,
+) -> list[ClusterView]:
     """Classify each cluster that has asks as common, unique or gap against the open gives.
 
     Common: asks of two or more BSOs (a workshop). Unique: one BSO, and a give of another
     BSO matches (a peer connection). Gap: no give matches (an external expert or a webinar).
+    `connections` maps ask ids to their active connections (`ask_connections`). A
+    connected pair still counts for the kind, but is never the cluster's suggested give.
     """
+    connections = connections or {}
+    connected = {
+        (ask_id, item.connection.give_id) for ask_id, found in connections.items() for item in found
+    }
     # One call for every ask, because the rules weigh words by how rare they are among
     # all the entries passed, and a cluster's kind must not depend on which are shown.
     asks = [ask for item in clusters for ask in item.asks]
@@ -345,6 +394,7 @@ def classify(clusters: Sequence[StoredCluster], gives: Sequence[Contribution]) -
             (found for ask in item.asks for found in by_ask.get(ask.id, [])),
             key=lambda suggestion: -suggestion.score,
         )
+        new_pairs = [pair for pair in found if (pair.ask, pair.give) not in connected]
         bsos = tuple({ask.bso_id: ask.bso for ask in item.asks}.values())
         views.append(
             ClusterView(
@@ -353,29 +403,26 @@ def classify(clusters: Sequence[StoredCluster], gives: Sequence[Contribution]) -
                 bsos=bsos,
                 theme=item.asks[0].theme,
                 kind=cluster_kind([bso.id for bso in bsos], found),
-                give=gives_by_id.get(found[0].give) if found else None,
+                give=gives_by_id.get(new_pairs[0].give) if new_pairs else None,
                 urgent=any(ask.urgency == "high" for ask in item.asks),
+                connections=tuple(
+                    found for ask in item.asks for found in connections.get(ask.id, ())
+                ),
             )
         )
     return views
 
 
-def overview_order(views: Sequence[ClusterView], themes: Sequence[Theme]) -> list[ClusterView]:
-    """Order clusters for the overview: open ones by theme, kind and number, then addressed
-    ones, the most recently addressed first."""
-    position = {theme.id: index for index, theme in enumerate(themes)}
-    opened = sorted(
-        (view for view in views if view.cluster.status == OPEN),
-        key=lambda view: (
-            position.get(view.theme.id, len(position)),
-            view.theme.id,
-            KINDS.index(view.kind),
-            view.number,
-        ),
-    )
-    addressed = sorted(
-        (view for view in views if view.cluster.status != OPEN),
-        key=lambda view: (as_utc(view.cluster.addressed_at or EPOCH), view.number),
-        reverse=True,
-    )
+def overview_order(views: Sequence[ClusterView]) -> list[ClusterView]:
+    """Order clusters for the overview: open ones by number, then addressed ones by number.
+
+    The numbers are cluster ids, which commands and buttons use, so a reader finds
+    #12 between #11 and #13 on every run. Theme and kind are on each cluster's line.
+    """
+    opened = sorted((view for view in views if view.cluster.status == OPEN), key=_number)
+    addressed = sorted((view for view in views if view.cluster.status != OPEN), key=_number)
     return [*opened, *addressed]
+
+
+def _number(view: ClusterView) -> int:
+    return view.number

@@ -103,6 +103,11 @@ async def add_profile(
     person_id: int | None,
 ) -> SupplyProfile:
     """Add a profile; raise DuplicateCommodity or TooManyProfiles and add nothing."""
+    # On PostgreSQL, locking the BSO's row makes two PoCs adding at once count one after
+    # the other, so together they cannot pass the cap.
+    # NOTE: SQLAlchemy leaves FOR UPDATE out on SQLite, so there two adds confirmed at the
+    # same moment can both pass the count. The /supply list still fits (handlers.supply).
+    await session.execute(select(Bso.id).where(Bso.id == bso_id).with_for_update())
     existing = await find_commodity(session, community_id, bso_id, values.commodity)
     if existing is not None:
         raise DuplicateCommodity(existing)

@@ -184,6 +184,35 @@ async def test_connect_introduces_both_pocs_once(harness: SandboxHarness) -> Non
     assert harness.errors == []
 
 
+async def set_person(harness: SandboxHarness, user: SandboxUser, **values: object) -> None:
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        person = await session.scalar(select(Person).where(Person.telegram_id == user.id))
+        assert person is not None
+        for name, value in values.items():
+            setattr(person, name, value)
+
+
+async def test_intro_links_pocs_without_phone(harness: SandboxHarness) -> None:
+    harness.server.user("asha", username="asha_p")
+    asha, ravi, _, _ = await two_pocs(harness)
+    await set_person(harness, asha, phone=None)
+    await set_person(harness, ravi, phone=None, name="Ravi <R&D> Kumar")
+
+    await connect_first(harness)
+
+    (asha_intro,) = intros(harness, asha)
+    (ravi_intro,) = intros(harness, ravi)
+    assert asha_intro.html is not None and ravi_intro.html is not None
+    ravi_link = f'<a href="tg://user?id={ravi.id}">Ravi &lt;R&amp;D&gt; Kumar</a>'
+    asha_link = f'<a href="tg://user?id={asha.id}">Asha Patil</a>'
+    assert ravi_link in asha_intro.html
+    assert f"{asha_link}, @asha_p" in ravi_intro.html
+    assert "+91" not in asha_intro.text
+    assert "+91" not in ravi_intro.text
+    assert harness.errors == []
+
+
 async def test_connect_twice_says_already(harness: SandboxHarness) -> None:
     asha, ravi, ask_id, give_id = await two_pocs(harness)
     harness.clock.set(START)
@@ -259,17 +288,80 @@ async def test_poc_sets_status_from_intro(harness: SandboxHarness) -> None:
     assert label("connections", "status_talking") in edited.text
     assert label("connections", "set_talking") not in edited.button_texts()
 
-    # Ravi's introduction still offers every status, and the same one again changes nothing.
-    (ravi_intro,) = intros(harness, ravi)
-    data = button_data(ravi_intro, label("connections", "set_talking"))
+    # Ravi's introduction is out of date: a press there only shows the current status.
+    ravi_intro = intros(harness, ravi)[0]
+    data = button_data(ravi_intro, label("connections", "set_done"))
     answer = await press(harness, ravi, ravi_intro, data)
     assert answer is not None
     assert answer["text"] == alert(
-        "connections/unchanged", status=label("connections", "status_talking")
+        "connections/outdated", status=label("connections", "status_talking")
     )
-    await tap(harness, ravi, label("connections", "set_done"))
+    (connection,) = await connections(harness)
+    assert connection.status == "talking"
+    refreshed = intros(harness, ravi)[0]
+    assert label("connections", "status_talking") in refreshed.text
+    assert label("connections", "set_talking") not in refreshed.button_texts()
+    await press(harness, ravi, refreshed, data)
     (connection,) = await connections(harness)
     assert connection.status == "done"
+    assert harness.errors == []
+
+
+def notices(harness: SandboxHarness, user: SandboxUser) -> list[BotMessage]:
+    """Return the status notices the user received, told apart by their last line."""
+    chat = harness.server.private_chat(user)
+    notice = render("connections/status_news", ask=None, give=None, by="", status="")
+    last_line = str(notice).strip().splitlines()[-1]
+    return [
+        message
+        for message in harness.server.bot_messages(chat)
+        if (message.html or "").strip().endswith(last_line)
+    ]
+
+
+async def test_status_change_told_once(harness: SandboxHarness) -> None:
+    asha, ravi, ask_id, give_id = await two_pocs(harness)
+    meena = await approved_poc(harness, "meena", Answers(name="Meena Rao", bso="Vrutti"))
+    await connect_first(harness)
+    facilitator = harness.facilitator
+
+    await tap(harness, asha, label("connections", "set_talking"))
+    await harness.server.wait_idle()
+
+    ask = await load_entry(harness, ask_id)
+    give = await load_entry(harness, give_id)
+    expected = render(
+        "connections/status_news",
+        ask=ask,
+        give=give,
+        by="Asha Patil",
+        status=label("connections", "status_talking"),
+    )
+    for user in (ravi, meena, facilitator):
+        (notice,) = notices(harness, user)
+        assert notice.html == expected, user.name
+        assert notice.button_texts() == [
+            label("connections", "set_done"),
+            label("connections", "set_no_outcome"),
+        ]
+    assert notices(harness, asha) == []
+
+    # The notice is the current copy, so Ravi can move the status on from it.
+    (ravi_notice,) = notices(harness, ravi)
+    done = button_data(ravi_notice, label("connections", "set_done"))
+    await press(harness, ravi, ravi_notice, done)
+    await harness.server.wait_idle()
+    (connection,) = await connections(harness)
+    assert connection.status == "done"
+    assert len(notices(harness, asha)) == 1
+    assert len(notices(harness, meena)) == 2
+    # The pressed notice now shows Ravi's introduction with the new status.
+    chat = harness.server.private_chat(ravi)
+    (pressed,) = [
+        m for m in harness.server.bot_messages(chat) if m.message_id == ravi_notice.message_id
+    ]
+    assert label("connections", "status_done") in pressed.text
+    assert label("connections", "set_done") not in pressed.button_texts()
     assert harness.errors == []
 
 

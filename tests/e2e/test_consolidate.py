@@ -138,13 +138,17 @@ async def test_consolidate_shows_three_kinds(harness: SandboxHarness) -> None:
     gap = await cluster_of(harness, cop.drones)
     assert (await cluster_of(harness, cop.loan_again)).id == common.id
     assert len({common.id, unique.id, gap.id}) == 3
-    # Clusters in theme order: market access, finance, technology, governance.
+    # Open clusters by number, whatever their theme and kind.
+    expected = sorted(
+        [(common.id, "common", "finance"), (gap.id, "gap", "technology")]
+        + [(unique.id, "unique", "governance")]
+    )
     assert shown.button_texts() == [
-        open_label(common.id, "common", "finance"),
-        open_label(gap.id, "gap", "technology"),
-        open_label(unique.id, "unique", "governance"),
+        *(open_label(*cluster) for cluster in expected),
         label("consolidate", "csv"),
     ]
+    positions = [shown.text.index(f"#{number} ") for number, _, _ in expected]
+    assert positions == sorted(positions)
     text = shown.text
     assert f"{theme('finance')}: 1 common, 0 unique, 0 gaps" in text
     assert f"{theme('technology')}: 0 common, 0 unique, 1 gap" in text
@@ -158,6 +162,93 @@ async def test_consolidate_shows_three_kinds(harness: SandboxHarness) -> None:
     assert f"PRADAN: {DRONES}" in text
     assert AUDIT_HELP in UNIQUE
     assert harness.errors == []
+
+
+async def test_consolidate_lists_by_number(harness: SandboxHarness) -> None:
+    cop = await small_cop(harness)
+    await say(harness, harness.facilitator, "/consolidate")
+    # A later ask of the first theme in theme order gets the highest number.
+    late = await store(harness, cop.asha, "Cold storage for tomato", theme_key="market_access")
+
+    shown = await say(harness, harness.facilitator, "/consolidate")
+
+    numbers = [
+        (await cluster_of(harness, ask)).id for ask in (cop.loan, cop.audit, cop.drones, late)
+    ]
+    assert numbers[-1] == max(numbers)
+    positions = [shown.text.index(f"#{number} ") for number in sorted(numbers)]
+    assert positions == sorted(positions)
+    assert harness.errors == []
+
+
+async def connect(harness: SandboxHarness, ask_id: int, give_id: int, status: str = "") -> None:
+    """Connect the pair as the facilitator, then set its status from the list."""
+    await say(harness, harness.facilitator, f"/connect {ask_id} {give_id}")
+    if status:
+        await say(harness, harness.facilitator, "/connect list")
+        await tap(harness, harness.facilitator, "1")
+        await tap(harness, harness.facilitator, label("connections", f"set_{status}"))
+
+
+async def test_consolidate_shows_connected_ask(harness: SandboxHarness) -> None:
+    cop = await small_cop(harness)
+    give = await give_id(harness, AUDIT_HELP)
+    await connect(harness, cop.audit, give, "talking")
+
+    shown = await say(harness, harness.facilitator, "/consolidate")
+
+    connected = TEXTS.label(
+        "en",
+        "consolidate",
+        "suggest_connected",
+        count=1,
+        connected=1,
+        give_bso="PRADAN",
+        give=AUDIT_HELP,
+        status=label("connections", "status_talking"),
+    )
+    assert f"→ {connected}" in shown.text
+    assert UNIQUE not in shown.text
+    assert COMMON in shown.text
+
+    # A connection that came to nothing is suggested again.
+    await tap(harness, harness.facilitator, label("connections", "set_no_outcome"))
+    again = await say(harness, harness.facilitator, "/consolidate")
+    assert f"→ {UNIQUE}" in again.text
+    assert harness.errors == []
+
+
+async def test_consolidate_all_asks_connected(harness: SandboxHarness) -> None:
+    cop = await small_cop(harness)
+    give = await store(harness, cop.asha, "Working capital loans for onion FPOs", kind="give")
+    other = await store(harness, cop.asha, "Bank linkage for onion aggregation", kind="give")
+    await connect(harness, cop.loan_again, give)
+    await connect(harness, cop.loan_again, other)
+    advice = await store(harness, cop.ravi, "Working capital advice for onion FPOs", kind="give")
+    await connect(harness, cop.loan, advice)
+
+    shown = await say(harness, harness.facilitator, "/consolidate")
+
+    connected = TEXTS.label(
+        "en",
+        "consolidate",
+        "suggest_connected",
+        count=2,
+        connected=2,
+        give_bso="Vrutti",
+        status=label("connections", "status_introduced"),
+    )
+    assert f"→ {connected}" in shown.text
+    assert COMMON not in shown.text
+    assert harness.errors == []
+
+
+async def give_id(harness: SandboxHarness, title: str) -> int:
+    assert harness.app is not None
+    async with harness.app.sessionmaker() as session:
+        found = await session.scalar(select(Contribution.id).where(Contribution.title == title))
+    assert found is not None
+    return found
 
 
 async def test_consolidate_cluster_view(harness: SandboxHarness) -> None:
@@ -318,8 +409,9 @@ async def test_consolidate_csv(harness: SandboxHarness) -> None:
     gap = (await cluster_of(harness, cop.drones)).id
     opened, ask_open = label("consolidate", "cluster_open"), label("asks", "status_open")
     pradan = "Professional Assistance for Development Action"
-    vrutti = rows[2][3]
-    assert rows[1:] == [
+    vrutti = next(row[3] for row in rows[1:] if row[4] == LOAN_AGAIN)
+    # Clusters in the overview's order, by number.
+    assert rows[1:] == sorted([
         [str(common), label("consolidate", "kind_common"), theme("finance"), pradan, LOAN,
          COMMON, opened, ask_open],
         [str(common), label("consolidate", "kind_common"), theme("finance"), vrutti, LOAN_AGAIN,
@@ -328,7 +420,7 @@ async def test_consolidate_csv(harness: SandboxHarness) -> None:
          opened, ask_open],
         [str(unique), label("consolidate", "kind_unique"), theme("governance"), vrutti, AUDIT,
          UNIQUE, opened, ask_open],
-    ]  # fmt: skip
+    ], key=lambda row: int(row[0]))  # fmt: skip
     assert "Vrutti" in vrutti
 
 

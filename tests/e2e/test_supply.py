@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from asks_steps import alert, approved_poc, bso_id_of, button_data, cop_group, press
 from e2e_helpers import Answers, error, label, render, say, tap
 from sqlalchemy import select
@@ -12,7 +13,9 @@ from test_progress import START, file_checkin
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage, SandboxUser
 from handlers.callbacks import SupplyAction
-from storage.models import SupplyProfile
+from storage import supply as supply_store
+from storage.models import Person, SupplyProfile
+from storage.normalize import load_commodities, load_states
 
 PROMPTS = "supply"
 
@@ -143,6 +146,34 @@ async def test_supply_duplicate_commodity_asked_again(harness: SandboxHarness) -
     assert [p.commodity for p in await load_profiles(harness, "PRADAN")] == ["mango"]
 
 
+async def test_supply_commodity_tags_as_text(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    await say(harness, asha, "/supply")
+    await tap(harness, asha, label(PROMPTS, "add"))
+
+    two = await say(harness, asha, "<i>onion</i> and mango")
+    tagged = await say(harness, asha, "<b>mango</b>")
+
+    assert two.html is not None
+    assert (
+        error("supply_commodity_several", typed="<i>onion</i> and mango", names=["onion", "mango"])
+        in two.html
+    )
+    assert "&lt;i&gt;onion&lt;/i&gt; and mango" in two.html
+    assert tagged.text.startswith(render("supply/q_variety").striptags()[:20])
+    summary = await answer_after_commodity(harness, asha)
+    assert "mango" in summary.text
+    await tap(harness, asha, label("forms", "confirm"))
+    assert [p.commodity for p in await load_profiles(harness, "PRADAN")] == ["mango"]
+
+
+async def answer_after_commodity(harness: SandboxHarness, user: SandboxUser) -> BotMessage:
+    """Answer every question after the commodity with short answers; return the summary."""
+    for answer in ("/skip", "Maharashtra", "/skip", "Mar-May"):
+        await say(harness, user, answer)
+    return await say(harness, user, "/skip")
+
+
 async def test_supply_bad_months_and_volume_keep_answers(harness: SandboxHarness) -> None:
     asha = await approved_poc(harness, "asha")
     await say(harness, asha, "/supply")
@@ -217,6 +248,18 @@ async def test_supply_refused_outside_pocs(harness: SandboxHarness) -> None:
     assert render("supply/all_facilitators_only") in all_for_poc.html
 
 
+async def test_supply_facilitator_gets_one_hint(harness: SandboxHarness) -> None:
+    chat = harness.server.private_chat(harness.facilitator)
+    before = len(harness.server.bot_messages(chat))
+
+    hint = await say(harness, harness.facilitator, "/supply")
+
+    assert len(harness.server.bot_messages(chat)) == before + 1
+    assert hint.html == render("supply/all_hint", pending=False)
+    assert "/supply all" in hint.text
+    assert "/register" not in hint.text
+
+
 async def test_supply_all_for_facilitator(harness: SandboxHarness) -> None:
     shown = await say(harness, harness.facilitator, "/supply all")
 
@@ -250,3 +293,117 @@ async def test_checkin_offers_supply_first_profile(harness: SandboxHarness) -> N
     assert render("supply/checkin_offer", profiles=[]) in confirmation.html
     listing = await tap(harness, asha, label(PROMPTS, "checkin_add"))
     assert label(PROMPTS, "add") in listing.button_texts()
+
+
+# Answers of maximum length: the variety, ten states, fifteen districts of 60 characters,
+# four harvest ranges and the largest volume.
+LONG_VARIETY = ("Alphonso " * 23)[:200]
+LONG_DISTRICTS = tuple(f"{index:02d} " + ("Ratnagiri" * 7)[:57] for index in range(15))
+LONG_MONTHS = (3, 4, 6, 7, 9, 10, 12, 1)
+
+
+def longest_commodities(count: int) -> list[str]:
+    commodities = load_commodities()
+    names = sorted(
+        commodities.names,
+        key=lambda name: (-len(commodities.display_name(name, "hi")), name),
+    )
+    return names[:count]
+
+
+def longest_states() -> list[str]:
+    return sorted(load_states().names, key=lambda name: (-len(name), name))[:10]
+
+
+async def test_supply_list_fits_at_cap(harness: SandboxHarness) -> None:
+    asha = await approved_poc(harness, "asha")
+    maximum = supply_store.MAX_PROFILES_PER_BSO
+    *stored, typed = longest_commodities(maximum)
+    states = longest_states()
+    bso_id = await bso_id_of(harness, "PRADAN")
+    assert harness.app is not None
+    async with harness.app.sessionmaker.begin() as session:
+        for commodity in stored:
+            values = supply_store.SupplyValues(
+                commodity=commodity,
+                variety=LONG_VARIETY,
+                states=tuple(states),
+                districts=LONG_DISTRICTS,
+                harvest_months=LONG_MONTHS,
+                volume_tonnes=999_999.999,
+            )
+            await supply_store.add_profile(
+                session, community_id=1, bso_id=bso_id, values=values, person_id=None
+            )
+
+    answers = (
+        typed,
+        LONG_VARIETY,
+        ", ".join(states),
+        ", ".join(LONG_DISTRICTS),
+        "Mar-Apr, Jun-Jul, Sep-Oct, Dec-Jan",
+        "999999.999 t",
+    )
+    listing = await add_profile(harness, asha, answers)
+
+    assert harness.errors == []
+    assert len(await load_profiles(harness, "PRADAN")) == maximum
+    names = sorted([*stored, typed])
+    number = names.index(typed) + 1
+    assert (
+        edit_label(number, load_commodities().display_name(typed, "en")) in listing.button_texts()
+    )
+    assert label(PROMPTS, "add") not in listing.button_texts()
+    # Every profile is shown in full, with its variety clipped.
+    assert listing.text.count("📍") == maximum
+    assert LONG_VARIETY not in listing.text
+    deleted = await tap(harness, asha, label(PROMPTS, "delete", number=1))
+    done = await tap(harness, asha, label(PROMPTS, "delete_yes"))
+    assert deleted.edited
+    assert len(await load_profiles(harness, "PRADAN")) == maximum - 1
+    assert label(PROMPTS, "add") in done.button_texts()
+
+    async with harness.app.sessionmaker.begin() as session:
+        person = await session.scalar(select(Person).where(Person.telegram_id == asha.id))
+        assert person is not None
+        person.locale = "hi"
+    # The deleted profile, added again, brings the Hindi list back to the cap.
+    hindi = await add_profile(harness, asha, (names[0], *answers[1:]), locale="hi")
+    assert edit_label(1, load_commodities().display_name(names[0], "hi"), "hi") in (
+        hindi.button_texts()
+    )
+    assert len(await load_profiles(harness, "PRADAN")) == maximum
+    assert hindi.text.count("📍") == maximum
+    assert harness.errors == []
+
+
+async def test_supply_add_past_cap_rejected(harness: SandboxHarness) -> None:
+    bso_id = await bso_id_of(harness, "PRADAN")
+    assert harness.app is not None
+    names = longest_commodities(supply_store.MAX_PROFILES_PER_BSO + 1)
+    async with harness.app.sessionmaker.begin() as session:
+        for commodity in names[:-1]:
+            values = supply_store.SupplyValues(
+                commodity=commodity,
+                variety=None,
+                states=("Maharashtra",),
+                districts=(),
+                harvest_months=(3,),
+                volume_tonnes=None,
+            )
+            await supply_store.add_profile(
+                session, community_id=1, bso_id=bso_id, values=values, person_id=None
+            )
+    async with harness.app.sessionmaker() as session:
+        extra = supply_store.SupplyValues(
+            commodity=names[-1],
+            variety=None,
+            states=("Maharashtra",),
+            districts=(),
+            harvest_months=(3,),
+            volume_tonnes=None,
+        )
+        with pytest.raises(supply_store.TooManyProfiles):
+            await supply_store.add_profile(
+                session, community_id=1, bso_id=bso_id, values=extra, person_id=None
+            )

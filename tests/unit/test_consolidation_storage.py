@@ -15,6 +15,7 @@ from storage.models import (
     AskClusterMember,
     Bso,
     Community,
+    Connection,
     Contribution,
     Theme,
 )
@@ -364,3 +365,73 @@ async def test_classify_kinds(world: World) -> None:
     assert unique_view.give is not None
     assert unique_view.give.id == give.id
     assert [bso.name for bso in unique_view.bsos] == ["ACCESS"]
+
+
+async def connect(world: World, ask: Contribution, give: Contribution, status: str) -> None:
+    world.session.add(
+        Connection(
+            community_id=world.community.id,
+            ask_id=ask.id,
+            give_id=give.id,
+            ask_bso_id=ask.bso_id,
+            give_bso_id=give.bso_id,
+            status=status,
+            introduced_by=1,
+            introduced_at=NOW,
+        )
+    )
+    await world.session.flush()
+
+
+async def classified(world: World) -> list[consolidation.ClusterView]:
+    stored = await consolidation.load_clusters(world.session, world.community.id)
+    gives = await consolidation.open_entries(world.session, world.community.id, "give")
+    asks = [ask.id for item in stored for ask in item.asks]
+    connections = await consolidation.ask_connections(world.session, world.community.id, asks)
+    return consolidation.classify(stored, gives, connections)
+
+
+async def test_classify_skips_connected_give(world: World) -> None:
+    unique = await world.entry(world.access, AUDIT)
+    give = await world.entry(world.pradan, "Statutory audit and ROC compliance help", kind="give")
+    await world.regroup()
+    await connect(world, unique, give, "talking")
+
+    [view] = await classified(world)
+
+    assert view.kind == "unique"
+    assert view.give is None
+    assert view.connected_asks == 1
+    assert [item.connection.status for item in view.connections] == ["talking"]
+    assert view.connections[0].give_bso.id == world.pradan.id
+
+
+async def test_classify_ignores_ended_connection(world: World) -> None:
+    unique = await world.entry(world.access, AUDIT)
+    give = await world.entry(world.pradan, "Statutory audit and ROC compliance help", kind="give")
+    await world.regroup()
+    await connect(world, unique, give, "no_outcome")
+
+    [view] = await classified(world)
+
+    assert view.give is not None
+    assert view.give.id == give.id
+    assert view.connections == ()
+
+
+async def test_overview_order_by_number(world: World) -> None:
+    await world.entry(world.access, DRONES, theme=world.tech)
+    await world.entry(world.pradan, ONION_LOAN)
+    await world.entry(world.vrutti, ONION_LOAN_AGAIN)
+    addressed_ask = await world.entry(world.access, AUDIT)
+    await world.regroup()
+    item = await world.cluster_of(addressed_ask)
+    consolidation.mark_addressed(item, by=1, at=NOW)
+    await world.session.flush()
+
+    ordered = consolidation.overview_order(await classified(world))
+
+    numbers = [view.number for view in ordered]
+    opened = [view.number for view in ordered if view.cluster.status == "open"]
+    assert numbers == [*sorted(opened), item.cluster.id]
+    assert len(opened) == 2

@@ -156,6 +156,8 @@ def test_unknown_months_match_any_window() -> None:
 
     assert ranked[0].months == (5, 6)
     assert {"months_unknown", "from_give"} <= set(ranked[0].reasons)
+    assert "whole_window" not in ranked[0].reasons
+    assert "part_window" not in ranked[0].reasons
     assert "enough_volume" not in ranked[0].reasons
 
 
