@@ -197,6 +197,8 @@ class RequirementButton(CallbackData, prefix="rq1"):
     # poster's list with offers).
     action: str
     requirement_id: RowId
+    # The page of offers that details shows, from 0.
+    page: int = 0
 
 
 class RequirementsPage(CallbackData, prefix="rl1"):
@@ -207,10 +209,12 @@ class RequirementsPage(CallbackData, prefix="rl1"):
     mine: bool = False
 
 
-class OfferDecision(CallbackData, prefix="of1"):
-    # accept or decline, pressed by the requirement's poster or a facilitator.
+class OfferDecision(CallbackData, prefix="of2"):
+    # accept or decline, pressed by the requirement's poster or a facilitator, on revision
+    # `revision` of the offer; a press on an older revision's message is refused.
     action: str
     offer_id: RowId
+    revision: int
 
 
 class ProposalDecision(CallbackData, prefix="bp1"):

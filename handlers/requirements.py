@@ -33,11 +33,11 @@ from bot.forms.window import (
     RegistryEntry,
     WindowField,
     find_commodity,
-    find_state,
+    format_quantity,
 )
 from bot.matching import Need, combine, rank_suppliers, total_tonnes, window_months
 from bot.outbox import wake_senders
-from bot.texts import LocalTexts, Texts, display_phone
+from bot.texts import LocalTexts, Texts, clip, display_phone
 from handlers.asks import form_context
 from handlers.callbacks import (
     OfferDecision,
@@ -62,7 +62,7 @@ from storage.models import (
     RequirementCard,
     SavedQuery,
 )
-from storage.normalize import load_commodities, name_key
+from storage.normalize import load_commodities, load_states, name_key
 
 log = logging.getLogger(__name__)
 router = Router(name="requirements")
@@ -83,6 +83,15 @@ SAVED_KIND = "requirements"
 MINE_WORDS = ("mine", "my", "मेरी", "मेरे")
 # Telegram's error text for an edit that would change nothing.
 NOT_MODIFIED = "message is not modified"
+# Offers that one Details message lists; Previous and Next page through the rest.
+OFFERS_PER_PAGE = 8
+# Offers that /requirements mine lists under one requirement; Details shows them all.
+MINE_OFFERS_MAX = 3
+# Characters kept of an offer's free texts and BSO name in lists, so that a page of maximum
+# inputs (1000-character FPOs and place, 200-character price) fits Telegram's 4096 limit.
+OFFER_PLACE_CLIP = 60
+OFFER_PRICE_CLIP = 30
+BSO_NAME_CLIP = 40
 
 
 # --- Who may do what --------------------------------------------------------------------------
@@ -100,6 +109,13 @@ def post_refusal(person: Person, is_facilitator: bool) -> str | None:
 def may_decide(person: Person, is_facilitator: bool, requirement: Requirement) -> bool:
     """Tell whether `person` may accept offers on and close `requirement`."""
     return is_facilitator or requirement.posted_by == person.id
+
+
+def sees_contacts(person: Person, is_facilitator: bool, private: bool) -> bool:
+    """Tell whether `person` may see a requirement's contact: approved PoCs and
+    facilitators, in private chat only, because group members and strangers are not vetted."""
+    approved = person.status == "approved" and person.bso_id is not None
+    return private and (is_facilitator or approved)
 
 
 # --- The requirement form -------------------------------------------------------------------
@@ -161,6 +177,9 @@ async def build_requirement(context: FormContext) -> Form:
             name="buyer_query",
             kind=ShortText(max_length=200, min_length=2, letters_required=True),
             question="requirements/q_buyer_query",
+            # The buyer's answer shows the registry name or "New buyer: <typed name>", so the
+            # typed name would only repeat it.
+            in_summary=lambda answers: answers.get("buyer") is None,
         ),
         FormField(
             name="buyer",
@@ -382,10 +401,11 @@ async def notify_bso(
             "requirements/match_notice",
             requirement=requirement,
             commodity=load_commodities().display_name(requirement.commodity, t.locale),
+            quantity=format_quantity(requirement.quantity),
             unit=t.label("requirements", f"unit_{requirement.unit}"),
             reasons=[t.label("requirements", f"reason_{code}") for code in reasons],
             part_months=display_months(part.months, t.locale) if part is not None else None,
-            part_tonnes=part.tonnes if part is not None else None,
+            part_tonnes=format_quantity(part.tonnes) if part is not None and part.tonnes else None,
         )
         markup = offer_markup(t, requirement.id)
         added = await outbox_store.add_unique(
@@ -426,11 +446,8 @@ def card_text(texts: Texts, requirement: Requirement) -> str:
     t = texts.bind(None)
     return t(
         "requirements/card",
-        requirement=requirement,
-        commodity=load_commodities().display_name(requirement.commodity, t.locale),
-        unit=t.label("requirements", f"unit_{requirement.unit}"),
+        **entry_view(t, requirement),
         frequency=t.label("requirements", requirement.frequency),
-        status=t.label("requirements", f"status_{requirement.status}"),
     )
 
 
@@ -517,7 +534,13 @@ async def refresh_cards(
 
 @router.message(Command("requirement"), F.chat.type.in_({"group", "supergroup"}))
 async def requirement_in_group(
-    message: Message, bot: Bot, person: Person, is_facilitator: bool, t: LocalTexts
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    community: Community,
+    person: Person,
+    is_facilitator: bool,
+    t: LocalTexts,
 ) -> None:
     refusal = post_refusal(person, is_facilitator)
     if refusal is not None:
@@ -526,7 +549,17 @@ async def requirement_in_group(
     link = await create_start_link(bot, f"{FORM_LINK}{message.chat.id}")
     keyboard = InlineKeyboardBuilder()
     keyboard.button(text=t.label("requirements", "continue_private"), url=link)
-    await message.reply(t("requirements/continue_in_private"), reply_markup=keyboard.as_markup())
+    # The card goes to this group only when it is a task-force group (see `post_cards`).
+    groups = await store.task_force_groups(session, community.id)
+    here = any(group.telegram_chat_id == message.chat.id for group in groups)
+    await message.reply(
+        t(
+            "requirements/continue_in_private",
+            here=here,
+            groups=[group.title for group in groups],
+        ),
+        reply_markup=keyboard.as_markup(),
+    )
 
 
 @router.message(Command("requirement"), F.chat.type == "private", StateFilter(None))
@@ -710,10 +743,16 @@ async def render_mine(
         )
     if not found:
         return t("requirements/mine_empty"), None
-    entries = [
-        {**entry_view(t, requirement), "offers": await store.offers_of(session, requirement.id)}
-        for requirement in found
-    ]
+    entries = []
+    for requirement in found:
+        offers = await store.offers_of(session, requirement.id)
+        entries.append(
+            {
+                **entry_view(t, requirement),
+                "offers": [offer_view(t, offer) for offer in offers[:MINE_OFFERS_MAX]],
+                "more_offers": max(0, len(offers) - MINE_OFFERS_MAX),
+            }
+        )
     text = t("requirements/mine", entries=entries, page=page, pages=pages)
     return text, page_markup(t, found, page, pages, RequirementsPage(mine=True))
 
@@ -752,20 +791,33 @@ def page_markup(
 
 
 def parse_filters(query: str) -> tuple[str | None, str | None, list[str]]:
-    """Split "/requirements onion Maharashtra" into a commodity, a state and unknown words."""
+    """Split "/requirements onion Bihar" into a commodity, a state and unknown words.
+
+    Words are read from the left, in any order and in English or Hindi. At each word the
+    longest known name of up to three words wins ("Madhya Pradesh", "pigeon pea"). A
+    phrase must name a state or commodity exactly. Only a single word may be a misspelt
+    commodity, so that "onion Bihar" is not read as one misspelt commodity.
+    """
+    commodities, states = load_commodities(), load_states()
     commodity = state = None
     unknown: list[str] = []
     words = query.replace(",", " ").split()
     index = 0
     while index < len(words):
         for size in (3, 2, 1):
-            phrase = " ".join(words[index : index + size])
             if len(words) - index < size:
                 continue
-            if commodity is None and (found := find_commodity(phrase)):
-                commodity = found
-            elif state is None and (found := find_state(phrase)) and size == len(phrase.split()):
-                state = found
+            phrase = " ".join(words[index : index + size])
+            found_state = states.parse(phrase) if state is None else None
+            found_commodity = None
+            if commodity is None and found_state is None:
+                found_commodity = commodities.canonical(phrase) or (
+                    find_commodity(phrase) if size == 1 else None
+                )
+            if found_state is not None:
+                state = found_state
+            elif found_commodity is not None:
+                commodity = found_commodity
             else:
                 continue
             index += size
@@ -777,21 +829,33 @@ def parse_filters(query: str) -> tuple[str | None, str | None, list[str]]:
 
 
 def entry_view(t: LocalTexts, requirement: Requirement) -> dict[str, Any]:
+    """Return the template values of a requirement, in the reader's language."""
     return {
         "requirement": requirement,
         "commodity": load_commodities().display_name(requirement.commodity, t.locale),
+        "quantity": format_quantity(requirement.quantity),
+        "outcome_tonnes": format_quantity(requirement.outcome_tonnes or 0),
         "unit": t.label("requirements", f"unit_{requirement.unit}"),
         "status": t.label("requirements", f"status_{requirement.status}"),
-        "offer_status": {
-            status: t.label("requirements", f"offer_{status}") for status in OFFER_STATUSES
-        },
+    }
+
+
+def offer_view(t: LocalTexts, offer: Offer) -> dict[str, Any]:
+    """Return an offer's values for a line of a list, with long texts clipped."""
+    return {
+        "id": offer.id,
+        "bso": clip(offer.bso.short_name or offer.bso.name, BSO_NAME_CLIP),
+        "tonnes": format_quantity(offer.quantity_tonnes),
+        "place": clip(offer.fpos_place, OFFER_PLACE_CLIP),
+        "price": clip(offer.price, OFFER_PRICE_CLIP) if offer.price else None,
+        "status": t.label("requirements", f"offer_{offer.status}"),
     }
 
 
 # --- Details --------------------------------------------------------------------------------
 
 
-@router.callback_query(RequirementButton.filter(F.action == "details"))
+@router.callback_query(RequirementButton.filter(F.action.in_({"details", "offers"})))
 async def details(
     callback: CallbackQuery,
     callback_data: RequirementButton,
@@ -801,6 +865,7 @@ async def details(
     is_facilitator: bool,
     t: LocalTexts,
 ) -> None:
+    """Post a requirement's details; "offers" turns the offer page of a details message."""
     requirement = await store.get_requirement(session, community.id, callback_data.requirement_id)
     if requirement is None or not isinstance(callback.message, Message):
         await callback.answer(t.alert("common/button_unknown"), show_alert=True)
@@ -809,32 +874,79 @@ async def details(
     private = callback.message.chat.type == "private"
     decider = private and may_decide(person, is_facilitator, requirement)
     offers = await store.offers_of(session, requirement.id) if decider else []
-    keyboard = InlineKeyboardBuilder()
-    for offer in offers:
-        if offer.status == "pending" and requirement.status not in store.FINAL_STATUSES:
-            for action in ("accept", "decline"):
-                keyboard.button(
-                    text=t.label(
-                        "requirements", action, bso=offer.bso.short_name or offer.bso.name
-                    ),
-                    callback_data=OfferDecision(action=action, offer_id=offer.id),
-                )
-    if decider and requirement.status not in store.FINAL_STATUSES:
-        keyboard.button(
-            text=t.label("requirements", "close"),
-            callback_data=RequirementButton(action="close", requirement_id=requirement.id),
-        )
-    keyboard.adjust(2)
-    await callback.message.answer(
-        t(
-            "requirements/details",
-            **entry_view(t, requirement),
-            frequency=t.label("requirements", requirement.frequency),
-            offers=offers,
-            show_contact=private,
-        ),
-        reply_markup=keyboard.as_markup(),
+    pages = max(1, -(-len(offers) // OFFERS_PER_PAGE))
+    page = min(max(callback_data.page, 0), pages - 1)
+    shown = offers[page * OFFERS_PER_PAGE : (page + 1) * OFFERS_PER_PAGE]
+    text = t(
+        "requirements/details",
+        **entry_view(t, requirement),
+        frequency=t.label("requirements", requirement.frequency),
+        offers=[offer_view(t, offer) for offer in shown],
+        offers_total=len(offers),
+        first_offer=page * OFFERS_PER_PAGE + 1,
+        show_contact=sees_contacts(person, is_facilitator, private),
     )
+    markup = details_markup(t, requirement, shown, page, pages, decider=decider)
+    if callback_data.action == "offers":
+        try:
+            await callback.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as error:
+            # A double tap requests the page already shown, and Telegram rejects the identical edit.
+            log.debug("requirement %s offers page not changed: %s", requirement.id, error.message)
+        return
+    await callback.message.answer(text, reply_markup=markup)
+
+
+def details_markup(
+    t: LocalTexts,
+    requirement: Requirement,
+    offers: Sequence[Offer],
+    page: int,
+    pages: int,
+    *,
+    decider: bool,
+) -> InlineKeyboardMarkup:
+    """Build Accept and Decline per pending offer shown, the offer pages' buttons and Close."""
+    keyboard = InlineKeyboardBuilder()
+    is_open = requirement.status not in store.FINAL_STATUSES
+    for offer in offers:
+        if offer.status == "pending" and is_open:
+            keyboard.row(*decision_buttons(t, offer))
+    navigation = [
+        InlineKeyboardButton(
+            text=t.label("requirements", key),
+            callback_data=RequirementButton(
+                action="offers", requirement_id=requirement.id, page=neighbour
+            ).pack(),
+        )
+        for key, neighbour, shown in (
+            ("previous", page - 1, page > 0),
+            ("next", page + 1, page + 1 < pages),
+        )
+        if shown
+    ]
+    if navigation:
+        keyboard.row(*navigation)
+    if decider and is_open:
+        keyboard.row(
+            button(
+                t.label("requirements", "close"),
+                RequirementButton(action="close", requirement_id=requirement.id),
+            )
+        )
+    return keyboard.as_markup()
+
+
+def decision_buttons(t: LocalTexts, offer: Offer) -> list[InlineKeyboardButton]:
+    """Return Accept and Decline for the offer's current revision."""
+    bso = clip(offer.bso.short_name or offer.bso.name, BSO_NAME_CLIP)
+    return [
+        button(
+            t.label("requirements", action, bso=bso),
+            OfferDecision(action=action, offer_id=offer.id, revision=offer.revision),
+        )
+        for action in ("accept", "decline")
+    ]
 
 
 # --- Offers ---------------------------------------------------------------------------------
@@ -846,6 +958,8 @@ def offer_refusal(
     """Return the alert that explains why `person` cannot offer, or None if they can."""
     if requirement is None:
         return "common/button_unknown"
+    if person.status == "pending":
+        return "requirements/pending_offer"
     if person.status != "approved" or person.bso_id is None:
         return "requirements/pocs_only"
     if requirement.status in store.FINAL_STATUSES:
@@ -907,15 +1021,26 @@ async def save_offer(context: FormContext, confirmed: Confirmed) -> None:
             community_id=requirement.community_id,
             requirement_id=requirement.id,
             bso_id=person.bso_id,
+            revision=1,
         )
         session.add(offer)
+    elif offer.status == "accepted":
+        # Contacts were exchanged on the accepted terms; a change needs a talk with the poster.
+        raise FormRejected("requirements/offer_locked", requirement=requirement)
+    else:
+        offer.revision += 1
+    # A colleague of the same BSO who made the offer before is told it was changed.
+    colleague = (
+        await session.get(Person, offer.person_id)
+        if edited and offer.person_id not in (None, person.id)
+        else None
+    )
     offer.person_id = person.id
     offer.quantity_tonnes = answers["quantity"].tonnes
     offer.fpos_place = answers["fpos"]
     offer.months = list(answers["months"])
     offer.price = answers.get("price")
-    if offer.status != "accepted":
-        offer.status = "pending"
+    offer.status = "pending"
     await session.flush()
     await session.refresh(offer)
     requirement.status = store.status_after_offers(
@@ -929,52 +1054,92 @@ async def save_offer(context: FormContext, confirmed: Confirmed) -> None:
         person.id,
     )
     if poster is not None:
-        t = context.texts.bind(poster.locale)
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    button(
-                        t.label(
-                            "requirements", "accept", bso=offer.bso.short_name or offer.bso.name
-                        ),
-                        OfferDecision(action="accept", offer_id=offer.id),
-                    ),
-                    button(
-                        t.label(
-                            "requirements", "decline", bso=offer.bso.short_name or offer.bso.name
-                        ),
-                        OfferDecision(action="decline", offer_id=offer.id),
-                    ),
-                ]
-            ]
+        queue_offer_to_poster(
+            session, context.texts, requirement, offer, poster, edited, context.now
         )
-        outbox_store.add_rows(
-            session,
-            community_id=requirement.community_id,
-            recipients=[outbox_store.Recipient(poster.telegram_id, person_id=poster.id)],
-            payload=outbox_store.text_payload(
-                t(
-                    "requirements/offer_received",
-                    requirement=requirement,
-                    offer=offer,
-                    months=display_months(offer.months, t.locale),
-                    edited=edited,
-                ),
-                reply_markup=markup.model_dump(exclude_none=True),
-            ),
-            not_before=context.now,
-            priority=outbox_store.NOTICE,
+    if colleague is not None:
+        queue_offer_changed(
+            session, context.texts, requirement, offer, colleague, person, context.now
         )
     bot, texts, t, chat_id = context.bot, context.texts, context.t, context.chat_id
+    colleague_name = (colleague.name or colleague.telegram_name) if colleague else None
 
     async def confirm() -> None:
         await wake_senders()
         await refresh_cards(bot, texts, session, requirement)
         await bot.send_message(
-            chat_id, t("requirements/offer_saved", requirement=requirement, edited=edited)
+            chat_id,
+            t(
+                "requirements/offer_saved",
+                requirement=requirement,
+                edited=edited,
+                colleague=colleague_name,
+            ),
         )
 
     context.after_commit(confirm)
+
+
+def queue_offer_to_poster(
+    session: AsyncSession,
+    texts: Texts,
+    requirement: Requirement,
+    offer: Offer,
+    poster: Person,
+    edited: bool,
+    now: dt.datetime,
+) -> None:
+    """Queue the new or changed offer to the poster with Accept and Decline of its revision."""
+    t = texts.bind(poster.locale)
+    markup = InlineKeyboardMarkup(inline_keyboard=[decision_buttons(t, offer)])
+    outbox_store.add_rows(
+        session,
+        community_id=requirement.community_id,
+        recipients=[outbox_store.Recipient(poster.telegram_id, person_id=poster.id)],
+        payload=outbox_store.text_payload(
+            t(
+                "requirements/offer_received",
+                **entry_view(t, requirement),
+                offer=offer,
+                tonnes=format_quantity(offer.quantity_tonnes),
+                months=display_months(offer.months, t.locale),
+                edited=edited,
+            ),
+            reply_markup=markup.model_dump(exclude_none=True),
+        ),
+        not_before=now,
+        priority=outbox_store.NOTICE,
+    )
+
+
+def queue_offer_changed(
+    session: AsyncSession,
+    texts: Texts,
+    requirement: Requirement,
+    offer: Offer,
+    colleague: Person,
+    editor: Person,
+    now: dt.datetime,
+) -> None:
+    """Tell the PoC who made the BSO's offer that a colleague changed it, and to what."""
+    t = texts.bind(colleague.locale)
+    outbox_store.add_rows(
+        session,
+        community_id=requirement.community_id,
+        recipients=[outbox_store.Recipient(colleague.telegram_id, person_id=colleague.id)],
+        payload=outbox_store.text_payload(
+            t(
+                "requirements/offer_changed_by",
+                **entry_view(t, requirement),
+                editor=editor.name or editor.telegram_name,
+                tonnes=format_quantity(offer.quantity_tonnes),
+                months=display_months(offer.months, t.locale),
+                offer=offer,
+            )
+        ),
+        not_before=now,
+        priority=outbox_store.NOTICE,
+    )
 
 
 OFFER_FLOW = register_flow(
@@ -1050,9 +1215,14 @@ async def offer_from_link(
         if requirement and requirement.posted_by
         else None
     )
+    if requirement is None or requirement.status in store.FINAL_STATUSES:
+        reason = requirement.status if requirement is not None else "not_found"
+        log.info("offer link %r of user %s no longer works: %s", raw, message.chat.id, reason)
+        await message.answer(t("requirements/link_dead", reason=reason))
+        return
     refusal = offer_refusal(person, requirement, poster)
-    if refusal is not None or requirement is None:
-        await message.answer(t(refusal or "common/button_unknown"))
+    if refusal is not None:
+        await message.answer(t(refusal))
         return
     await open_offer_form(message, state, person, t, data, requirement)
 
@@ -1065,11 +1235,26 @@ async def open_offer_form(
     data: dict[str, Any],
     requirement: Requirement,
 ) -> None:
-    """Open the offer form; a BSO that offered already edits its offer."""
+    """Open the offer form; a BSO that offered already edits its offer, unless it was accepted."""
     assert person.bso_id is not None
-    existing = await store.offer_of_bso(data["session"], requirement.id, person.bso_id)
+    session: AsyncSession = data["session"]
+    existing = await store.offer_of_bso(session, requirement.id, person.bso_id)
     answers = None
+    if existing is not None and existing.status == "accepted":
+        await message.answer(t("requirements/offer_locked", requirement=requirement))
+        return
     if existing is not None:
+        maker = await session.get(Person, existing.person_id) if existing.person_id else None
+        await message.answer(
+            t(
+                "requirements/offer_exists",
+                requirement=requirement,
+                offer=offer_view(t, existing),
+                months=display_months(existing.months, t.locale),
+                maker=(maker.name or maker.telegram_name) if maker else None,
+                mine=maker is not None and maker.id == person.id,
+            )
+        )
         answers = {
             "quantity": {
                 "amount": existing.quantity_tonnes,
@@ -1121,6 +1306,18 @@ async def decide_offer(
     if requirement.status in store.FINAL_STATUSES:
         await callback.answer(t.alert("requirements/not_open"), show_alert=True)
         return
+    if callback_data.revision != offer.revision:
+        log.info(
+            "offer %s %s rejected: revision %s pressed, %s current",
+            offer.id,
+            callback_data.action,
+            callback_data.revision,
+            offer.revision,
+        )
+        await callback.answer(
+            t.alert("requirements/offer_outdated", offer=offer_view(t, offer)), show_alert=True
+        )
+        return
     if offer.status != "pending":
         await callback.answer(t.alert("requirements/already_decided"), show_alert=True)
         return
@@ -1137,12 +1334,14 @@ async def decide_offer(
     requirement.status = store.status_after_offers(
         requirement, await store.offers_of(session, requirement.id)
     )
-    queue_decision_notices(session, texts, requirement, offer, offerer, poster, now)
+    # A facilitator who decides on someone else's requirement is named to the poster.
+    decider = person if poster is None or person.id != poster.id else None
+    queue_decision_notices(session, texts, requirement, offer, offerer, poster, decider, now)
     await session.commit()
-    log.info("offer %s %sed by user %s", offer.id, callback_data.action, callback.from_user.id)
+    log.info("offer %s %s by user %s", offer.id, offer.status, callback.from_user.id)
 
     await wake_senders()
-    await callback.answer(t.alert(f"requirements/offer_{callback_data.action}ed"))
+    await callback.answer(t.alert(f"requirements/offer_{offer.status}"))
     await drop_buttons(callback)
     await refresh_cards(bot, texts, session, requirement)
 
@@ -1154,9 +1353,13 @@ def queue_decision_notices(
     offer: Offer,
     offerer: Person | None,
     poster: Person | None,
+    decider: Person | None,
     now: dt.datetime,
 ) -> None:
-    """Queue the decision to the offering PoC and, on acceptance, each side's contact to the other."""
+    """Queue the decision to the offering PoC and, on acceptance, each side's contact to the other.
+
+    `decider` is the facilitator who decided for the poster, or None when the poster did.
+    """
     accepted = offer.status == "accepted"
     if offerer is not None:
         t = texts.bind(offerer.locale)
@@ -1172,6 +1375,7 @@ def queue_decision_notices(
                     requirement=requirement,
                     accepted=accepted,
                     contact=requirement.contact,
+                    poster=poster,
                 ),
                 reply_markup=markup.model_dump(exclude_none=True) if markup else None,
             ),
@@ -1189,8 +1393,9 @@ def queue_decision_notices(
                     "requirements/supplier_contact",
                     requirement=requirement,
                     offer=offer,
-                    name=offerer.name if offerer else None,
+                    offerer=offerer,
                     phone=display_phone(offerer.phone) if offerer else None,
+                    decider=(decider.name or decider.telegram_name) if decider else None,
                 )
             ),
             not_before=now,
@@ -1250,7 +1455,7 @@ async def save_close(context: FormContext, confirmed: Confirmed) -> None:
             chat_id,
             t(
                 "requirements/closed",
-                requirement=requirement,
+                **entry_view(t, requirement),
                 outcome=t.label("requirements/close", requirement.outcome or ""),
             ),
         )
@@ -1399,7 +1604,7 @@ class ExpiryTicker:
                 community_id=requirement.community_id,
                 recipient=outbox_store.Recipient(poster.telegram_id, person_id=poster.id),
                 payload=outbox_store.text_payload(
-                    t("requirements/expired", requirement=requirement)
+                    t("requirements/expired", **entry_view(t, requirement))
                 ),
                 not_before=now,
                 dedup_key=f"rq:{requirement.id}:expired",

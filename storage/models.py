@@ -756,6 +756,9 @@ class Offer(TimestampMixin, Base):
     price: Mapped[str | None] = mapped_column(String(200))
     # pending, accepted, declined, withdrawn
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # 1 when made, one more on each change. Accept and Decline buttons carry it, so a
+    # button on the message of an older version is refused.
+    revision: Mapped[int] = mapped_column(default=1)
     accepted_at: Mapped[dt.datetime | None]
     # Telegram id of who accepted it: the poster or a facilitator.
     accepted_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -119,6 +119,7 @@ ALERT_TEMPLATES = [
     ("connections/not_yours", {}),
     ("connections/unchanged", {"status": "कोई नतीजा नहीं"}),
     ("connections/status_set", {"status": "कोई नतीजा नहीं"}),
+    ("connections/outdated", {"status": "कोई नतीजा नहीं"}),
     (
         "connections/already_alert",
         {"on": datetime.date(2026, 9, 30), "status": "कोई नतीजा नहीं"},

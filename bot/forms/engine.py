@@ -48,6 +48,8 @@ class FormField:
     because an earlier optional field may be missing or None. `question` is the
     template key of the question. `choices_from` names a list of options that the
     caller loads at run time, such as the communities a person belongs to.
+    `in_summary` receives all applicable answers and decides whether the summary lists
+    this field's answer; the field keeps its edit button either way.
     """
 
     name: str
@@ -56,6 +58,7 @@ class FormField:
     optional: bool = False
     condition: Condition | None = None
     choices_from: str | None = None
+    in_summary: Condition | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -691,18 +694,20 @@ class FormEngine:
 
     def _summary(self, state: FormState, locale: str) -> Summary:
         values = self._decoded(state.answers)
+        applicable = self._applicable(values)
         items = tuple(
             SummaryItem(
                 field=form_field.name,
                 question_key=form_field.question,
                 answer=self._display(form_field, state.answers, locale),
             )
-            for form_field in self._applicable(values)
+            for form_field in applicable
+            if form_field.in_summary is None or form_field.in_summary(values)
         )
         return Summary(
             summary_key=self.form.summary,
             items=items,
-            edit_targets=tuple(item.field for item in items),
+            edit_targets=tuple(form_field.name for form_field in applicable),
             version=state.version,
         )
 

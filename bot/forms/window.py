@@ -34,12 +34,38 @@ def find_commodity(text: str) -> str | None:
     return commodity_of(text)
 
 
+# Words and signs that join two commodities in one answer: "onion and potato", "प्याज़ या आलू".
+_COMMODITY_JOIN_RE = re.compile(
+    r"\s*[,;/&+]\s*|\s+(?:and|or|aur|ya|tatha|और|या|तथा|एवं|व)\s+", re.IGNORECASE
+)
+
+
+def named_commodities(text: str) -> list[str]:
+    """Return the distinct commodities of the parts of `text` joined by "and", "or" or a comma.
+
+    Only the joined parts count, so a variety such as "red onion" stays one commodity.
+    """
+    found: list[str] = []
+    for part in _COMMODITY_JOIN_RE.split(text):
+        commodity = find_commodity(part) if part.strip() else None
+        if commodity is not None and commodity not in found:
+            found.append(commodity)
+    return found
+
+
 @dataclass(frozen=True, kw_only=True)
 class CommodityField(Field[str]):
-    """One commodity of the synonym list, typed in any language; the value is its canonical name."""
+    """One commodity of the synonym list, typed in any language; the value is its canonical name.
+
+    An answer that names several commodities is rejected, because a requirement is for one.
+    """
 
     def parse(self, text: str, *, today: dt.date, locale: str) -> str:
         answer = clean_line(require_text(text))
+        several = named_commodities(answer)
+        if len(several) > 1:
+            names = [load_commodities().display_name(name, locale) for name in several]
+            raise FieldError("commodity_several", typed=typed(answer), names=names)
         found = find_commodity(answer)
         if found is None:
             raise FieldError("commodity_unknown", unknown=[typed(answer)])
@@ -76,6 +102,8 @@ _UNIT_WORDS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 _UNIT_BY_KEY = {match_key(word): unit for unit, names in _UNIT_WORDS.items() for word in names}
+# The smallest quantity a requirement or offer may name, in tonnes: 1 kg.
+MINIMUM_TONNES = Decimal("0.001")
 _AMOUNT_RE = re.compile(r"[-+\u2212]?\s*\d[\d,]*(?:\.\d+)?|[-+\u2212]?\s*\.\d+")
 
 
@@ -115,6 +143,8 @@ class QuantityField(Field[Quantity]):
         if amount <= 0:
             raise FieldError("quantity_not_positive", typed=typed(text))
         tonnes = amount * UNIT_TONNES[unit]
+        if tonnes < MINIMUM_TONNES:
+            raise FieldError("quantity_too_small", typed=typed(text))
         if tonnes > Decimal(str(self.maximum_tonnes)):
             raise FieldError(
                 "quantity_too_large", typed=typed(text), maximum=int(self.maximum_tonnes)
@@ -123,7 +153,7 @@ class QuantityField(Field[Quantity]):
 
     def display(self, value: Quantity, locale: str) -> str:
         labels = self.unit_labels.get(locale) or self.unit_labels.get("en") or {}
-        return f"{indian_grouping(value.amount)} {labels.get(value.unit, value.unit)}"
+        return f"{format_quantity(value.amount)} {labels.get(value.unit, value.unit)}"
 
     def to_json(self, value: Quantity) -> dict[str, Any]:
         return {"amount": value.amount, "unit": value.unit, "tonnes": value.tonnes}
@@ -134,6 +164,14 @@ class QuantityField(Field[Quantity]):
         return Quantity(
             amount=float(data["amount"]), unit=str(data["unit"]), tonnes=float(data["tonnes"])
         )
+
+
+def format_quantity(value: float) -> str:
+    """Format an amount with Indian grouping and at most three decimals: 12,34,567.5, 200, 0.125.
+
+    Three decimals show 1 kg in tonnes, the smallest quantity `QuantityField` takes.
+    """
+    return indian_grouping(round(value, 3))
 
 
 # --- Delivery place ---------------------------------------------------------------------
@@ -237,7 +275,7 @@ class WindowField(Field[Window]):
     A month is the whole month. An end without a year is the first such day on or
     after the start, so "Nov to Feb" crosses the new year. A start without a year takes
     the year of the end when that has one, else this year, and a window without any
-    year that would have ended already moves a year ahead.
+    year that would start before this month moves a year ahead.
     A window that ended before today, or longer than `WINDOW_MONTHS_MAX` months, is
     rejected with the reason.
     """
@@ -265,8 +303,10 @@ class WindowField(Field[Window]):
                 end = _with_year(end, end.year + 1)
         if end < start:
             raise FieldError("window_reversed", typed=typed(text))
-        if end < today and not _YEAR_RE.search(answer):
-            # "April-May" typed in December means next year's.
+        if start < today.replace(day=1) and not _YEAR_RE.search(answer):
+            # A window typed without a year starts in this month or later, so "April-May"
+            # typed in December is next year's. "yesterday" names a date, not a month, so it
+            # stays in the past and is rejected below.
             start, end = _with_year(start, start.year + 1), _with_year(end, end.year + 1)
         if end < today:
             raise FieldError("window_past", typed=typed(text), end=indian_date(end, locale))

@@ -250,8 +250,18 @@ async def test_decline_tells_supplier_and_offer_resent(harness: SandboxHarness) 
     await tap(harness, supplier, label("requirements", "we_can_supply"))
     await offer(harness, supplier)
 
-    await tap(harness, poster, label("requirements", "decline", bso="BAIF"))
+    received = harness.server.last_bot_message(harness.server.private_chat(poster))
+    answer = await press(
+        harness,
+        poster,
+        received,
+        button_data(received, label("requirements", "decline", bso="BAIF")),
+    )
     await harness.settle()
+    assert answer is not None
+    assert answer.get("text") == alert("requirements/offer_declined")
+    assert card_or_list(harness, harness.server.private_chat(poster), received).buttons == []
+    assert harness.errors == []
     notice = harness.server.last_bot_message(harness.server.private_chat(supplier))
     assert DECLINED_NOTICE in notice.text
     assert "98765 11111" not in notice.text
@@ -438,7 +448,7 @@ async def test_offer_on_closed_requirement_refused(harness: SandboxHarness) -> N
     assert answer is not None
     assert answer.get("text") == alert("requirements/not_open")
     reply = await say(harness, supplier, "/start rqo1")
-    assert reply.text == render("requirements/not_open")
+    assert reply.text == render("requirements/link_dead", reason="closed")
     assert harness.app is not None
     async with harness.app.sessionmaker() as session:
         assert await session.scalar(select(Offer)) is None
@@ -455,4 +465,4 @@ async def test_offer_on_expired_requirement_refused(harness: SandboxHarness) -> 
     assert (await load_requirements(harness))[0].status == "expired"
 
     reply = await say(harness, supplier, "/start rqo1")
-    assert reply.text == render("requirements/not_open")
+    assert reply.text == render("requirements/link_dead", reason="expired")

@@ -38,7 +38,7 @@ from bot.forms import (
     StateList,
     YesNo,
 )
-from bot.forms.window import PlaceField, QuantityField, WindowField
+from bot.forms.window import CommodityField, PlaceField, QuantityField, WindowField
 from bot.texts import PROMPTS_DIR, Texts
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "bot" / "forms"
@@ -259,6 +259,8 @@ SAMPLES: list[tuple[str, str, Callable[[str], Any]]] = [
     ("quantity alone", "quantity_unit_missing", parse_with(QUANTITY, "20")),
     ("zero quantity", "quantity_not_positive", parse_with(QUANTITY, "0 kg")),
     ("huge quantity", "quantity_too_large", parse_with(QUANTITY, "2000000 tonnes")),
+    ("under a kilogram", "quantity_too_small", parse_with(QUANTITY, "0.0001 kg")),
+    ("two commodities", "commodity_several", parse_with(CommodityField(), "onion and potato")),
     ("town alone", "place_state_missing", parse_with(PlaceField(), "Nashik")),
     ("window word", "window_invalid", parse_with(WindowField(), "soon")),
     ("window backwards", "window_reversed", parse_with(WindowField(), "15 May 2027 to 1 Apr 2027")),

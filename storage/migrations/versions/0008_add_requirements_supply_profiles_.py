@@ -163,6 +163,7 @@ def upgrade() -> None:
         sa.Column("months", sa.JSON(), nullable=False),
         sa.Column("price", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("accepted_by", sa.BigInteger(), nullable=True),
         sa.Column(
