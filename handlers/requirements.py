@@ -1012,7 +1012,9 @@ async def save_offer(context: FormContext, confirmed: Confirmed) -> None:
         else "requirements/pocs_only"
     )
     if refusal is not None or requirement is None or person is None or person.bso_id is None:
-        raise FormRejected("requirements/offer_refused")
+        # The requirement changed while the form was open: name the reason when one is known.
+        known = refusal not in (None, "common/button_unknown")
+        raise FormRejected(refusal if known and refusal else "requirements/offer_refused")
     answers = confirmed.answers
     offer = await store.offer_of_bso(session, requirement.id, person.bso_id)
     edited = offer is not None

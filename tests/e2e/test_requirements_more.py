@@ -442,7 +442,7 @@ async def test_offer_on_closed_requirement_refused(harness: SandboxHarness) -> N
 
     await offer(harness, supplier)
     reply = harness.server.last_bot_message(harness.server.private_chat(supplier))
-    assert reply.text == render("requirements/offer_refused")
+    assert reply.text == render("requirements/not_open")
     assert card_in(harness, group).buttons == []
     answer = await press(harness, supplier, card, supply)
     assert answer is not None
