@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 from asks_steps import bso_id_of, cop_group, load_theme
 from e2e_helpers import TEXTS, Answers, decide, label, register, render, say, tap
-from schedule_steps import india, run_at, start_schedules_at
+from schedule_steps import hold_schedules, india, run_at, start_schedules_at
 from sqlalchemy import select, update
 
-from bot.jobs.digest import DigestEntry
+from bot.config import load_settings
+from bot.jobs.digest import (
+    LIST_MAX,
+    DigestEntry,
+    DigestMatch,
+    DigestRequirement,
+    visible_length,
+)
 from bot.sandbox.harness import SandboxHarness
 from bot.sandbox.models import BotMessage, SandboxChat, SandboxUser
-from storage.models import Buyer, Community, Contribution, FollowUpAction, Schedule
+from bot.texts import MESSAGE_LIMIT
+from storage.models import (
+    Buyer,
+    Community,
+    Contribution,
+    FollowUpAction,
+    Offer,
+    Requirement,
+    Schedule,
+)
 
 # Friday 14 March 2031; the digest runs on Fridays at 16:00, India time.
 DIGEST_DAY = india(2031, 3, 14, 16, 0)
@@ -21,6 +40,33 @@ WEEK_START = DIGEST_DAY - dt.timedelta(days=7)
 MONDAY = india(2031, 3, 10, 8, 0)
 TITLE = "Share the onion buyer list with Vrutti"
 TESTED_JOBS = ("digest", "action_due")
+# The buyer's contact of the test requirements, which a group must never see.
+CONTACT = "Ravi Kumar, 98765 11111"
+# The requirement lists of a digest with no requirement news, for tests that render one.
+NO_REQUIREMENT_NEWS: dict[str, object] = {
+    "requirements": [],
+    "requirements_more": 0,
+    "offers_received": 0,
+    "matches": [],
+    "matches_more": 0,
+}
+
+
+@pytest.fixture
+async def hindi_harness(tmp_path: Path) -> AsyncIterator[SandboxHarness]:
+    """Yield a started harness whose default language is Hindi, so digests are in Hindi."""
+    settings = load_settings(
+        bot_token=None,
+        database_url=f"sqlite:///{tmp_path / 'e2e.sqlite'}",
+        redis_url=None,
+        facilitator_ids=[],
+        default_locale="hi",
+    )
+    started = SandboxHarness(settings, demo=True)
+    await started.start()
+    await hold_schedules(started)
+    yield started
+    await started.stop()
 
 
 # --- Setup -----------------------------------------------------------------------------------
@@ -95,6 +141,129 @@ async def add_entry(
                 created_at=created_at.astimezone(dt.UTC),
             )
         )
+
+
+async def add_requirement(
+    harness: SandboxHarness,
+    created_at: dt.datetime,
+    *,
+    status: str = "open",
+    commodity: str = "onion",
+    quantity: float = 20,
+    unit: str = "tonne",
+) -> int:
+    """Insert a requirement delivered to Nashik in April-May 2031 as if posted at `created_at`.
+
+    Return its id. The form stamps the machine's time, so the test inserts the row instead.
+    """
+    assert harness.app is not None
+    owner = await community_id(harness)
+    tonnes = {"kg": 0.001, "quintal": 0.1, "tonne": 1.0}[unit] * quantity
+    async with harness.app.sessionmaker.begin() as session:
+        requirement = Requirement(
+            community_id=owner,
+            commodity=commodity,
+            commodity_text=commodity,
+            quantity=quantity,
+            unit=unit,
+            quantity_tonnes=tonnes,
+            frequency="one_off",
+            delivery_place="Nashik, Maharashtra",
+            delivery_state="Maharashtra",
+            window_start=dt.date(2031, 4, 1),
+            window_end=dt.date(2031, 5, 31),
+            buyer_name="Fresh Basket Retail",
+            contact=CONTACT,
+            status=status,
+            created_at=created_at.astimezone(dt.UTC),
+        )
+        session.add(requirement)
+        await session.flush()
+        return requirement.id
+
+
+async def add_offer(
+    harness: SandboxHarness,
+    requirement_id: int,
+    bso: str,
+    created_at: dt.datetime,
+    *,
+    tonnes: float = 15,
+    accepted_at: dt.datetime | None = None,
+) -> None:
+    """Insert a BSO's offer made at `created_at`, accepted at `accepted_at` when given."""
+    assert harness.app is not None
+    owner = await community_id(harness)
+    bso_id = await bso_id_of(harness, bso)
+    async with harness.app.sessionmaker.begin() as session:
+        session.add(
+            Offer(
+                community_id=owner,
+                requirement_id=requirement_id,
+                bso_id=bso_id,
+                quantity_tonnes=tonnes,
+                fpos_place="Sahyadri FPC, Nashik",
+                months=[4, 5],
+                status="pending" if accepted_at is None else "accepted",
+                accepted_at=accepted_at.astimezone(dt.UTC) if accepted_at else None,
+                created_at=created_at.astimezone(dt.UTC),
+            )
+        )
+
+
+async def add_requirement_week(harness: SandboxHarness) -> dict[str, int]:
+    """Insert the requirements and offers of a week and of the weeks before it, and return their ids.
+
+    In the week: a requirement with an accepted offer of BAIF and a pending one of Vrutti,
+    and a requirement closed since. Before it: an expired requirement whose offer was
+    accepted then, and an open requirement that is not news.
+    """
+    tuesday = india(2031, 3, 11, 12, 0)
+    wednesday = india(2031, 3, 12, 15, 0)
+    earlier = WEEK_START - dt.timedelta(days=10)
+    matched = await add_requirement(harness, tuesday, status="matched")
+    await add_offer(harness, matched, "BAIF", tuesday, accepted_at=wednesday)
+    await add_offer(harness, matched, "Vrutti", wednesday, tonnes=5)
+    closed = await add_requirement(harness, tuesday, status="closed", commodity="potato")
+    expired = await add_requirement(harness, earlier, status="expired", commodity="tomato")
+    await add_offer(harness, expired, "BAIF", earlier, accepted_at=earlier + dt.timedelta(days=1))
+    old_open = await add_requirement(harness, earlier, commodity="garlic")
+    return {"matched": matched, "closed": closed, "expired": expired, "old_open": old_open}
+
+
+def digest_of_requirement_week(locale: str, matched: int) -> str:
+    """Render the digest of add_requirement_week as the job should, with its strings typed out."""
+    onion = {"en": "onion", "hi": "प्याज"}[locale]
+    return str(
+        render(
+            "digest/weekly",
+            locale,
+            start=WEEK_START.date(),
+            end=DIGEST_DAY.date(),
+            buyers=[],
+            buyers_more=0,
+            asks=[],
+            asks_more=0,
+            gives=[],
+            gives_more=0,
+            requirements=[
+                DigestRequirement(
+                    number=matched,
+                    commodity=onion,
+                    quantity="20",
+                    unit=label("requirements", "unit_tonne", locale),
+                    delivery_state="Maharashtra",
+                    window_start=dt.date(2031, 4, 1),
+                    window_end=dt.date(2031, 5, 31),
+                    status=label("requirements", "status_matched", locale),
+                )
+            ],
+            requirements_more=0,
+            offers_received=2,
+            matches=[DigestMatch(number=matched, bso_name="BAIF", commodity=onion, tonnes="15")],
+            matches_more=0,
+        )
+    )
 
 
 async def approved_poc(
@@ -182,6 +351,7 @@ async def test_digest_posted_once_in_task_force_group(harness: SandboxHarness) -
         asks_more=0,
         gives=[],
         gives_more=0,
+        **NO_REQUIREMENT_NEWS,
     )
     digests = messages_with(harness, task_force, str(expected))
     assert len(digests) == 1, harness.server.bot_messages(task_force)[-1].text
@@ -197,6 +367,10 @@ async def test_digest_skips_empty_week(harness: SandboxHarness) -> None:
     task_force = await cop_group(harness, "Onion task force", kind="task_force")
     await start_at(harness, WEEK_START)
     await add_buyer(harness, "Last month's buyer", WEEK_START - dt.timedelta(days=3))
+    earlier = WEEK_START - dt.timedelta(days=10)
+    expired = await add_requirement(harness, earlier, status="expired")
+    await add_offer(harness, expired, "BAIF", earlier, accepted_at=earlier + dt.timedelta(days=1))
+    await add_requirement(harness, india(2031, 3, 11, 12, 0), status="closed")
     before = len(harness.server.bot_messages(task_force))
 
     await run_at(harness, DIGEST_DAY)
@@ -217,6 +391,89 @@ async def test_digest_lists_capped(harness: SandboxHarness) -> None:
     assert "Ask number 09" in digest.text
     assert "Ask number 10" not in digest.text
     assert "…and 4 more" in digest.text
+
+
+async def test_digest_lists_requirements_of_week(harness: SandboxHarness) -> None:
+    task_force = await cop_group(harness, "Onion task force", kind="task_force")
+    await start_at(harness, WEEK_START)
+    ids = await add_requirement_week(harness)
+
+    await run_at(harness, DIGEST_DAY)
+
+    digests = messages_with(harness, task_force, digest_of_requirement_week("en", ids["matched"]))
+    assert len(digests) == 1, harness.server.bot_messages(task_force)[-1].text
+    text = digests[0].text
+    assert f"#{ids['matched']} onion, 20 tonnes, Maharashtra" in text
+    assert "BAIF · 15 tonnes" in text
+    assert "Offers received on buyer requirements: 2" in text
+    for left_out in ("closed", "expired", "old_open"):
+        assert f"#{ids[left_out]} " not in text, left_out
+    assert "tomato" not in text
+    assert CONTACT not in text
+    assert "98765" not in text
+
+
+async def test_digest_lists_requirements_in_hindi(hindi_harness: SandboxHarness) -> None:
+    harness = hindi_harness
+    # A group gets the community's default language, so /groupkind replies in Hindi.
+    task_force = harness.server.group("Onion task force", added_by=harness.facilitator)
+    await harness.server.wait_idle()
+    await say(harness, harness.facilitator, "/groupkind", chat=task_force)
+    await tap(harness, harness.facilitator, label("groups", "task_force", "hi"), chat=task_force)
+    await start_at(harness, WEEK_START)
+    ids = await add_requirement_week(harness)
+
+    await run_at(harness, DIGEST_DAY)
+
+    digests = messages_with(harness, task_force, digest_of_requirement_week("hi", ids["matched"]))
+    assert len(digests) == 1, harness.server.bot_messages(task_force)[-1].text
+    text = digests[0].text
+    assert f"#{ids['matched']} प्याज, 20 टन, महाराष्ट्र" in text
+    assert "BAIF · 15 टन" in text
+    for left_out in ("closed", "expired", "old_open"):
+        assert f"#{ids[left_out]} " not in text, left_out
+    assert CONTACT not in text
+
+
+async def test_digest_posted_for_offers_alone(harness: SandboxHarness) -> None:
+    task_force = await cop_group(harness, "Onion task force", kind="task_force")
+    await start_at(harness, WEEK_START)
+    earlier = await add_requirement(harness, WEEK_START - dt.timedelta(days=10))
+    await add_offer(harness, earlier, "BAIF", india(2031, 3, 11, 12, 0))
+    before = len(harness.server.bot_messages(task_force))
+
+    await run_at(harness, DIGEST_DAY)
+
+    messages = harness.server.bot_messages(task_force)
+    assert len(messages) == before + 1
+    assert "Offers received on buyer requirements: 1" in messages[-1].text
+    assert f"#{earlier} " not in messages[-1].text
+
+
+async def test_digest_requirement_lists_fit(harness: SandboxHarness) -> None:
+    task_force = await cop_group(harness, "Onion task force", kind="task_force")
+    await start_at(harness, WEEK_START)
+    tuesday = india(2031, 3, 11, 12, 0)
+    for number in range(14):
+        await add_buyer(harness, f"Buyer number {number:02d} " + "y" * 150, tuesday)
+        await add_entry(harness, f"Ask number {number:02d} " + "x" * 150, tuesday)
+        await add_entry(harness, f"Give number {number:02d} " + "z" * 150, tuesday, kind="give")
+        requirement = await add_requirement(
+            harness, tuesday, status="matched", quantity=1234567.5, unit="kg"
+        )
+        await add_offer(harness, requirement, "BAIF", tuesday, accepted_at=tuesday)
+
+    await run_at(harness, DIGEST_DAY)
+
+    digest = harness.server.last_bot_message(task_force)
+    assert visible_length(digest.html) <= MESSAGE_LIMIT
+    assert "New buyer requirements still open: 14" in digest.text
+    assert "Offers accepted on buyer requirements: 14" in digest.text
+    assert "Offers received on buyer requirements: 14" in digest.text
+    # Ten items of every list would pass the limit, so the lists are cut shorter.
+    shown_count = digest.text.count("12,34,567.5 kg")
+    assert 1 <= shown_count < LIST_MAX
+    assert f"…and {14 - shown_count} more" in digest.text
 
 
 # --- Action reminders ----------------------------------------------------------------------
