@@ -22,6 +22,7 @@ def get_routers() -> list[Router]:
         lookups,
         matrix,
         mine,
+        offers,
         progress,
         recognition,
         recordings,
@@ -56,6 +57,9 @@ def get_routers() -> list[Router]:
         schedules.router,
         recognition.router,
         requirements.router,
+        # Offers right after requirements, as when both were one router. No requirements
+        # handler matches an offer button or the "rqo" start link, so routing is unchanged.
+        offers.router,
         supply.router,
         connections.router,
         consolidate.router,

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.forms.window import format_quantity
+from bot.forms.trade import format_quantity
 from bot.scheduler import JobContext
 from bot.texts import MESSAGE_LIMIT, TAG, LocalTexts, utf16_length
 from handlers.themes import theme_labels

@@ -38,7 +38,7 @@ from bot.forms import (
     StateList,
     YesNo,
 )
-from bot.forms.window import CommodityField, PlaceField, QuantityField, WindowField
+from bot.forms.trade import CommodityField, PlaceField, QuantityField, WindowField
 from bot.texts import PROMPTS_DIR, Texts
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "bot" / "forms"

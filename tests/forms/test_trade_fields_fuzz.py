@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.forms import Field, FieldError, MonthSet
-from bot.forms.window import CommodityField, PlaceField, QuantityField, WindowField
+from bot.forms.trade import CommodityField, PlaceField, QuantityField, WindowField
 from bot.texts import Texts
 from handlers.requirements import unit_labels
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.forms.base import FieldError
-from bot.forms.window import CommodityField, QuantityField, Window, WindowField, format_quantity
+from bot.forms.trade import CommodityField, QuantityField, Window, WindowField, format_quantity
 from handlers.requirements import parse_filters
 
 # A Friday in December, so that months before December are in the past this year.

@@ -1,5 +1,7 @@
-"""Field types of the buyer requirement form: commodity, quantity, delivery place and window,
-and a buyer picked from the registry.
+"""Field types of the trade forms: a commodity, a quantity with its unit, a delivery place, a
+delivery window and a buyer picked from the registry.
+
+The buyer requirement form uses all of them, and the offer form uses the quantity.
 
 Every type parses English and Hindi and raises FieldError with a code whose message is
 `prompts/<locale>/forms/errors/<code>.html`.
