@@ -5,8 +5,8 @@ the recorded connections with their status.
 `/connect <ask> <give>` connects a pair the facilitator chose, by the numbers shown as
 "#12". `/connect list` shows the recorded connections. Suggestions include private
 entries, so /connect is for facilitators only and only in private chat. Each PoC of the
-two BSOs gets an introduction through the outbox, with buttons to report how it went;
-those buttons accept presses from the two BSOs' PoCs and from facilitators only. Each
+two BSOs gets an introduction through the outbox, with buttons to report how it went.
+Only the two BSOs' PoCs and facilitators may press those buttons. Each
 status change is sent, again through the outbox, to the other PoCs of both BSOs and to
 the facilitator who introduced them. A press on a copy that shows an older status only
 brings that copy up to date.

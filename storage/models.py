@@ -608,7 +608,7 @@ class RecognitionPost(TimestampMixin, Base):
 
 
 class SupplyProfile(TimestampMixin, Base):
-    """What one BSO's FPOs produce of one commodity: where, in which months, how much."""
+    """One commodity that one BSO's FPOs produce: where, in which months and how much."""
 
     __tablename__ = "supply_profiles"
     __table_args__ = (Index("ix_supply_profiles_commodity", "community_id", "commodity"),)
@@ -623,7 +623,7 @@ class SupplyProfile(TimestampMixin, Base):
     districts: Mapped[list[str]] = mapped_column(default=list)
     # Month numbers 1-12 in which the FPOs harvest, in calendar order.
     harvest_months: Mapped[list[int]] = mapped_column(default=list)
-    # Typical volume per season, in tonnes; None when the PoC did not say.
+    # Typical volume per season, in tonnes. None when the PoC gave no volume.
     volume_tonnes: Mapped[float | None]
     # The PoC who changed it last.
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
@@ -710,7 +710,7 @@ class BuyerProposal(TimestampMixin, Base):
 
 
 class RequirementCandidate(Base):
-    """A BSO the matcher found for a requirement, and whether it was told."""
+    """A BSO the matcher found for a requirement, and when its PoCs were notified."""
 
     __tablename__ = "requirement_candidates"
     __table_args__ = (UniqueConstraint("requirement_id", "bso_id"),)
